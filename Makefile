@@ -1,0 +1,37 @@
+# tasim: two entry points, both self-contained on a fresh machine (they create .venv themselves).
+#   make demo   set up, then run the quickstart sweep (results + Pareto plot + report)
+#   make test   set up, then run the whole test suite (fast, slow and torch-marked tests)
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.tasim-installed
+
+.PHONY: demo test lint bench golden clean
+
+$(STAMP): setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	# torch first, pinned to the CPU wheel on disk: an unpinned torch pulls a multi-GB CUDA build
+	$(PY) -m pip install -q "torch==2.13.0"
+	$(PY) -m pip install -q -e ".[test,dist,search,trace]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/tasim sweep sweeps/specs/quickstart.yaml -o results/quickstart
+	@echo "Report: results/quickstart/report.html  (Pareto plot: results/quickstart/pareto.png)"
+
+test: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m pytest -q -m "slow or not slow" -p no:cacheprovider
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+
+bench: $(STAMP)
+	$(PY) benchmarks/run_all.py
+
+golden:
+	$(PYTHON) scripts/scalesim_golden.py
+
+clean:
+	rm -rf $(VENV) results .pytest_cache

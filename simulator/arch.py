@@ -1,0 +1,260 @@
+"""ArchSpec: a validated, immutable description of one accelerator.
+
+Loaded from YAML (``yaml.safe_load``; unknown keys rejected) and addressed by stable dotted paths
+(``array.rows``, ``pe.native_bits``, ``dram.bandwidth_gbps`` ...), which ``--set PATH=VALUE``
+overrides and sweep axes use. Every modelling coefficient is a named field here; the formulas that
+consume them live in the engine modules and are documented in ``docs/``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+from workloads.errors import InputError
+from workloads.schema import apply_override, from_dict, load_yaml, parse_override, spec_field, to_dict
+
+Dataflow = Literal["os", "ws", "is"]
+DATAFLOWS: tuple[str, ...] = ("os", "ws", "is")
+
+
+@dataclass(frozen=True)
+class ArraySpec:
+    rows: int = spec_field(32, ge=1, doc="PE rows (H)")
+    cols: int = spec_field(32, ge=1, doc="PE columns (W)")
+    dataflow: Dataflow = spec_field("os", doc="os (output), ws (weight) or is (input) stationary")
+    freq_mhz: float = spec_field(1000.0, gt=0, doc="array clock in MHz")
+    count: int = spec_field(1, ge=1, doc="identical arrays working on independent ops/batches")
+    timing: Literal["default", "scalesim"] = spec_field(
+        "default", doc="default (real-array model) or scalesim (SCALE-Sim 3.0.0 exactly)"
+    )
+    prefetch_stationary: bool = spec_field(
+        True, doc="default timing: next fold's stationary operand loads while the current fold streams"
+    )
+
+
+@dataclass(frozen=True)
+class PESpec:
+    native_bits: int = spec_field(8, ge=1, le=64, doc="operand width the PE multiplier is built for")
+    number_kind: Literal["int", "fp", "bf"] = spec_field("int", doc="native number format")
+    precision_mode: Literal["fixed", "bit_fusion", "bit_serial"] = spec_field(
+        "fixed", doc="fixed: pad to native bits; bit_fusion: (native/b_a)*(native/b_w) MACs/cycle; "
+        "bit_serial: cycles scale with activation bits"
+    )
+    min_bits: int = spec_field(2, ge=1, le=64, doc="smallest operand width the PE can fuse or serialise")
+    acc_bits: int = spec_field(32, ge=1, le=64, doc="accumulator width")
+    sparsity: Literal["none", "nm", "zero_skip"] = spec_field("none", doc="sparsity support of the array")
+    nm_n: int = spec_field(2, ge=1, doc="N of the N:M pattern the array accelerates")
+    nm_m: int = spec_field(4, ge=1, doc="M of the N:M pattern the array accelerates")
+    metadata_bits: int = spec_field(2, ge=0, le=16, doc="index bits per kept value (N:M / zero-skip)")
+
+    def __post_init__(self) -> None:
+        if self.nm_n > self.nm_m:
+            raise InputError(f"nm_n={self.nm_n} exceeds nm_m={self.nm_m} (allowed: nm_n <= nm_m)", key="pe.nm_n")
+
+
+@dataclass(frozen=True)
+class BufferSpec:
+    ifmap_kib: float = spec_field(64.0, gt=0, doc="input-activation SRAM, KiB")
+    filter_kib: float = spec_field(64.0, gt=0, doc="weight SRAM, KiB")
+    ofmap_kib: float = spec_field(64.0, gt=0, doc="output/partial-sum SRAM, KiB")
+    unified_kib: float | None = spec_field(
+        None, gt=0, doc="if set: one buffer of this size, split by unified_split (overrides *_kib)"
+    )
+    unified_split: tuple[float, ...] = spec_field(
+        (0.25, 0.5, 0.25), ge=0, doc="ifmap, filter, ofmap fractions of the unified buffer"
+    )
+    double_buffered: bool = spec_field(True, doc="prefetch the next tile while the current one computes")
+    banks: int = spec_field(1, ge=1, doc="SRAM banks per buffer (bank size sets energy per access)")
+
+    def __post_init__(self) -> None:
+        if len(self.unified_split) != 3 or abs(sum(self.unified_split) - 1.0) > 1e-6:
+            raise InputError(
+                f"{list(self.unified_split)} must be three fractions summing to 1", key="buffers.unified_split"
+            )
+
+    def sizes_bytes(self) -> tuple[int, int, int]:
+        """(ifmap, filter, ofmap) capacities in bytes."""
+        if self.unified_kib is not None:
+            total = self.unified_kib * 1024
+            return tuple(int(total * f) for f in self.unified_split)  # type: ignore[return-value]
+        return int(self.ifmap_kib * 1024), int(self.filter_kib * 1024), int(self.ofmap_kib * 1024)
+
+
+DramKind = Literal["ddr3", "ddr4", "lpddr4", "lpddr5", "gddr5", "gddr6", "hbm2", "hbm2e", "hbm3"]
+
+
+@dataclass(frozen=True)
+class DramSpec:
+    kind: DramKind = spec_field("ddr4", doc="interface; sets the default energy per bit")
+    bandwidth_gbps: float | None = spec_field(
+        None, gt=0, doc="GB/s (1e9 bytes/s); .inf for unlimited; or give bytes_per_cycle"
+    )
+    bytes_per_cycle: float | None = spec_field(None, gt=0, doc="bytes per array clock; alternative to bandwidth_gbps")
+    latency_cycles: int = spec_field(100, ge=0, doc="first-byte latency of a DRAM request, array cycles")
+
+    def __post_init__(self) -> None:
+        if self.bandwidth_gbps is not None and self.bytes_per_cycle is not None:
+            raise InputError(
+                "give either bandwidth_gbps or bytes_per_cycle, not both", key="dram.bytes_per_cycle"
+            )
+
+
+@dataclass(frozen=True)
+class VectorSpec:
+    lanes: int = spec_field(32, ge=1, doc="elements processed per cycle per function unit")
+    freq_mhz: float | None = spec_field(None, gt=0, doc="vector clock; default: the array clock")
+    overlap_with_array: bool = spec_field(
+        False, doc="vector ops run concurrently with the next GEMM (true) or serialised (false)"
+    )
+    softmax_cycles_per_element: float = spec_field(4.0, ge=0, doc="max, sub, exp, sum, div per element")
+    layernorm_cycles_per_element: float = spec_field(3.0, ge=0, doc="mean, var, normalise")
+    rmsnorm_cycles_per_element: float = spec_field(2.0, ge=0)
+    gelu_cycles_per_element: float = spec_field(2.0, ge=0)
+    silu_cycles_per_element: float = spec_field(2.0, ge=0)
+    add_cycles_per_element: float = spec_field(1.0, ge=0, doc="residual add")
+    mul_cycles_per_element: float = spec_field(1.0, ge=0, doc="elementwise multiply (SwiGLU gate)")
+    rope_cycles_per_element: float = spec_field(2.0, ge=0)
+    embedding_cycles_per_element: float = spec_field(1.0, ge=0, doc="table lookup + copy")
+    energy_pj_per_element_op: float = spec_field(
+        1.0, ge=0, doc="45 nm energy of one element-cycle of the vector unit (fp16 mult+add ~ 1.5 pJ)"
+    )
+
+
+@dataclass(frozen=True)
+class TechSpec:
+    node_nm: float = spec_field(45.0, gt=0, doc="technology node; energy and area scale from 45 nm")
+
+
+@dataclass(frozen=True)
+class EnergySpec:
+    """45 nm reference energies (Horowitz, ISSCC 2014) and scaling knobs; see docs/energy.md."""
+
+    int_mult_8b_pj: float = spec_field(0.2, ge=0, doc="8-bit integer multiply; scales with b_a*b_w/64")
+    int_add_32b_pj: float = spec_field(0.1, ge=0, doc="32-bit integer add; scales with acc_bits/32")
+    register_pj_per_bit: float = spec_field(0.002, ge=0, doc="pipeline register bit moved per MAC")
+    fp16_mult_pj: float = spec_field(1.1, ge=0)
+    fp16_add_pj: float = spec_field(0.4, ge=0)
+    fp32_mult_pj: float = spec_field(3.7, ge=0)
+    fp32_add_pj: float = spec_field(0.9, ge=0)
+    sram_read_pj_per_bit_coeff: float = spec_field(0.0594, ge=0, doc="pJ/bit = coeff * bank_KB**exponent")
+    sram_read_exponent: float = spec_field(0.473, ge=0)
+    sram_write_factor: float = spec_field(1.1, ge=0, doc="write energy / read energy")
+    dram_pj_per_bit: float | None = spec_field(None, ge=0, doc="override the per-interface default")
+    node_exponent: float = spec_field(0.567, ge=0, doc="f_E = (node_nm/45)**node_exponent")
+    leakage_mw: float = spec_field(0.0, ge=0, doc="static power, mW (optional knob)")
+
+
+@dataclass(frozen=True)
+class AreaSpec:
+    """45 nm reference areas (Horowitz table) and overheads; see docs/energy.md."""
+
+    int_mult_8b_um2: float = spec_field(282.0, ge=0)
+    int_add_32b_um2: float = spec_field(137.0, ge=0)
+    fp16_mult_um2: float = spec_field(1640.0, ge=0)
+    fp32_mult_um2: float = spec_field(7700.0, ge=0)
+    array_overhead: float = spec_field(2.0, ge=1, doc="registers, wiring, control around the MACs")
+    bit_fusion_factor: float = spec_field(2.5, ge=1, doc="bit-flexible PE area / fixed 8b PE area")
+    sram_mm2_per_mb_45nm: float = spec_field(6.0, ge=0)
+    node_exponent: float = spec_field(2.0, ge=0, doc="logic area ~ (node_nm/45)**node_exponent")
+    vector_lane_um2: float = spec_field(3000.0, ge=0, doc="one fp16 vector lane at 45 nm")
+
+
+@dataclass(frozen=True)
+class ArchSpec:
+    name: str = spec_field("custom")
+    description: str = spec_field("")
+    source: str = spec_field("", doc="the chip or paper this design resembles")
+    array: ArraySpec = spec_field(default_factory=ArraySpec)
+    pe: PESpec = spec_field(default_factory=PESpec)
+    buffers: BufferSpec = spec_field(default_factory=BufferSpec)
+    dram: DramSpec = spec_field(default_factory=DramSpec)
+    vector: VectorSpec = spec_field(default_factory=VectorSpec)
+    tech: TechSpec = spec_field(default_factory=TechSpec)
+    energy: EnergySpec = spec_field(default_factory=EnergySpec)
+    area: AreaSpec = spec_field(default_factory=AreaSpec)
+
+    # ---- derived quantities -------------------------------------------------------------------
+    @property
+    def dram_bytes_per_cycle(self) -> float:
+        """DRAM bandwidth in bytes per array clock (inf when unlimited or unspecified)."""
+        if self.dram.bytes_per_cycle is not None:
+            return float(self.dram.bytes_per_cycle)
+        if self.dram.bandwidth_gbps is None:
+            return math.inf
+        return float(self.dram.bandwidth_gbps) * 1e3 / self.array.freq_mhz
+
+    @property
+    def num_pes(self) -> int:
+        return self.array.rows * self.array.cols * self.array.count
+
+    def to_dict(self) -> dict[str, Any]:
+        return to_dict(self)
+
+    def replace(self, **overrides: Any) -> ArchSpec:
+        """A new spec with dotted-path overrides, validated like a file: ``replace(**{"array.rows": 64})``."""
+        data = self.to_dict()
+        for path, value in overrides.items():
+            data = apply_override(ArchSpec, data, path, value)
+        return from_dict(ArchSpec, data, source="override")
+
+
+# ---- loading ------------------------------------------------------------------------------------
+
+
+def shipped_dir() -> Path:
+    """Folder of the shipped YAML configs (works from a source tree and from an installed wheel)."""
+    return Path(str(resources.files("arch_configs")))
+
+
+def shipped_names() -> list[str]:
+    return sorted(p.stem for p in shipped_dir().glob("*.yaml"))
+
+
+def resolve_arch_path(name_or_path: str | Path) -> Path:
+    p = Path(name_or_path)
+    if p.suffix in (".yaml", ".yml") or p.exists():
+        if not p.exists():
+            raise InputError("no such file", source=str(p))
+        return p
+    candidate = shipped_dir() / f"{name_or_path}.yaml"
+    if candidate.exists():
+        return candidate
+    raise InputError(
+        f"unknown accelerator {str(name_or_path)!r} (allowed: a YAML file or one of {', '.join(shipped_names())})",
+        source="--arch",
+    )
+
+
+def arch_from_mapping(data: Any, *, source: str, overrides: list[str] | tuple[str, ...] = ()) -> ArchSpec:
+    """Validate a raw mapping plus ``PATH=VALUE`` override strings into an ArchSpec."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise InputError(f"expected a mapping at the top level, got {type(data).__name__}", source=source)
+    for text in overrides:
+        path, value = parse_override(text)
+        data = apply_override(ArchSpec, data, path, value)
+    src = source if not overrides else f"{source} (with --set {', '.join(overrides)})"
+    return from_dict(ArchSpec, data, source=src)
+
+
+def load_arch(name_or_path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> ArchSpec:
+    """Load a shipped config by name or a YAML file by path, then apply ``--set`` overrides."""
+    path = resolve_arch_path(name_or_path)
+    data = load_yaml(path)
+    return arch_from_mapping(data, source=str(path), overrides=overrides)
+
+
+def field_of(arch: ArchSpec, path: str) -> Any:
+    """Read a dotted path of a spec (``arch.array.rows`` == ``field_of(arch, "array.rows")``)."""
+    obj: Any = arch
+    for part in path.split("."):
+        if not dataclasses.is_dataclass(obj) or not hasattr(obj, part):
+            raise InputError("unknown key", key=path)
+        obj = getattr(obj, part)
+    return obj

@@ -1,0 +1,58 @@
+"""``tasim gemm``: one GEMM on one accelerator."""
+
+from __future__ import annotations
+
+import argparse
+
+from sweeps.cli._common import add_arch_args, helpfmt, load_arch_from_args, positive_int, print_json
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "gemm",
+        help="simulate one GEMM C(MxN) = A(MxK) . B(KxN) on an accelerator",
+        description="Simulate one GEMM on an accelerator and print cycles, utilization and traffic.",
+        epilog=(
+            "Examples:\n"
+            "  tasim gemm --arch edge-32 --m 128 --n 3072 --k 768\n"
+            "  tasim gemm --arch tpuv1 --m 512 --n 1024 --k 1024 --timing scalesim --json\n"
+            "  tasim gemm --arch gemmini --set array.dataflow=os --m 64 --n 64 --k 64"
+        ),
+        formatter_class=helpfmt(),
+    )
+    add_arch_args(p)
+    p.add_argument("--m", type=positive_int, required=True, help="rows of A and C")
+    p.add_argument("--n", type=positive_int, required=True, help="columns of B and C")
+    p.add_argument("--k", type=positive_int, required=True, help="reduction dimension")
+    p.add_argument("--timing", choices=["default", "scalesim"], default=None, help="timing model (default: the arch's)")
+    p.add_argument("--engine", choices=["analytical", "cycle"], default="analytical")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from simulator.gemm import run_gemm
+
+    arch = load_arch_from_args(args)
+    res = run_gemm(arch, args.m, args.n, args.k, engine=args.engine, timing=args.timing)
+    if args.json:
+        print_json(res)
+        return 0
+    rows = [
+        ("arch", f"{res['arch']} ({arch.array.rows}x{arch.array.cols} {res['dataflow']}, {res['timing']} timing)"),
+        ("gemm", f"M={args.m} N={args.n} K={args.k}  ({res['macs']:,} MACs, {res['folds']} folds)"),
+        ("compute cycles", f"{res['compute_cycles']:,}"),
+        ("stall cycles", f"{res['stall_cycles']:,}"),
+        ("total cycles", f"{res['total_cycles']:,}"),
+        ("utilization", f"{100 * res['utilization']:.2f} %"),
+        ("mapping efficiency", f"{100 * res['mapping_efficiency']:.2f} %"),
+        ("SRAM reads", ", ".join(f"{k} {v:,}" for k, v in res["sram_reads"].items())),
+        ("SRAM writes", ", ".join(f"{k} {v:,}" for k, v in res["sram_writes"].items())),
+        ("DRAM read bytes", ", ".join(f"{k} {v:,}" for k, v in res["dram_read_bytes"].items())),
+        ("DRAM write bytes", ", ".join(f"{k} {v:,}" for k, v in res["dram_write_bytes"].items())),
+        ("elapsed", f"{res['elapsed_s'] * 1e3:.3f} ms"),
+    ]
+    width = max(len(k) for k, _ in rows)
+    for k, v in rows:
+        print(f"{k:<{width}}  {v}")
+    return 0
