@@ -106,16 +106,20 @@ class DramSpec:
 
 @dataclass(frozen=True)
 class VectorSpec:
+    """Vector (SIMD) unit for the non-GEMM ops; see docs/vector.md."""
+
     lanes: int = spec_field(32, ge=1, doc="elements processed per cycle per function unit")
     freq_mhz: float | None = spec_field(None, gt=0, doc="vector clock; default: the array clock")
     overlap_with_array: bool = spec_field(
-        False, doc="vector ops run concurrently with the next GEMM (true) or serialised (false)"
+        False, doc="vector ops run concurrently with the GEMMs (true) or serialised after them (false)"
     )
+    startup_cycles: int = spec_field(16, ge=0, doc="pipeline fill/drain per op instance (vector clock)")
     softmax_cycles_per_element: float = spec_field(4.0, ge=0, doc="max, sub, exp, sum, div per element")
     layernorm_cycles_per_element: float = spec_field(3.0, ge=0, doc="mean, var, normalise")
     rmsnorm_cycles_per_element: float = spec_field(2.0, ge=0)
     gelu_cycles_per_element: float = spec_field(2.0, ge=0)
     silu_cycles_per_element: float = spec_field(2.0, ge=0)
+    swiglu_cycles_per_element: float = spec_field(3.0, ge=0, doc="silu(gate) * up")
     add_cycles_per_element: float = spec_field(1.0, ge=0, doc="residual add")
     mul_cycles_per_element: float = spec_field(1.0, ge=0, doc="elementwise multiply (SwiGLU gate)")
     rope_cycles_per_element: float = spec_field(2.0, ge=0)
@@ -141,10 +145,28 @@ class EnergySpec:
     fp16_add_pj: float = spec_field(0.4, ge=0)
     fp32_mult_pj: float = spec_field(3.7, ge=0)
     fp32_add_pj: float = spec_field(0.9, ge=0)
+    bit_fusion_mac_factor: float = spec_field(
+        1.0, ge=0, doc="energy of a fused low-bit MAC / the bit-scaled formula (BitBrick shift-add overhead)"
+    )
+    bit_serial_mac_factor: float = spec_field(
+        1.0, ge=0, doc="energy of a bit-serial MAC / the bit-scaled formula (serial registers, shifts)"
+    )
     sram_read_pj_per_bit_coeff: float = spec_field(0.0594, ge=0, doc="pJ/bit = coeff * bank_KB**exponent")
     sram_read_exponent: float = spec_field(0.473, ge=0)
     sram_write_factor: float = spec_field(1.1, ge=0, doc="write energy / read energy")
+    sram_max_bank_kib: float = spec_field(
+        1024.0, gt=0, doc="largest SRAM macro the fit is used for; bigger buffers are built of such banks"
+    )
     dram_pj_per_bit: float | None = spec_field(None, ge=0, doc="override the per-interface default")
+    dram_ddr3_pj_per_bit: float = spec_field(20.0, ge=0)
+    dram_ddr4_pj_per_bit: float = spec_field(15.0, ge=0)
+    dram_lpddr4_pj_per_bit: float = spec_field(8.0, ge=0)
+    dram_lpddr5_pj_per_bit: float = spec_field(6.0, ge=0)
+    dram_gddr5_pj_per_bit: float = spec_field(14.0, ge=0)
+    dram_gddr6_pj_per_bit: float = spec_field(7.5, ge=0)
+    dram_hbm2_pj_per_bit: float = spec_field(3.9, ge=0)
+    dram_hbm2e_pj_per_bit: float = spec_field(3.9, ge=0)
+    dram_hbm3_pj_per_bit: float = spec_field(3.5, ge=0)
     node_exponent: float = spec_field(0.567, ge=0, doc="f_E = (node_nm/45)**node_exponent")
     leakage_mw: float = spec_field(0.0, ge=0, doc="static power, mW (optional knob)")
 
@@ -153,13 +175,21 @@ class EnergySpec:
 class AreaSpec:
     """45 nm reference areas (Horowitz table) and overheads; see docs/energy.md."""
 
-    int_mult_8b_um2: float = spec_field(282.0, ge=0)
-    int_add_32b_um2: float = spec_field(137.0, ge=0)
+    int_mult_8b_um2: float = spec_field(282.0, ge=0, doc="scales with b_a*b_w/64")
+    int_add_32b_um2: float = spec_field(137.0, ge=0, doc="scales with acc_bits/32")
     fp16_mult_um2: float = spec_field(1640.0, ge=0)
     fp32_mult_um2: float = spec_field(7700.0, ge=0)
+    fp16_add_um2: float = spec_field(1360.0, ge=0)
+    fp32_add_um2: float = spec_field(4184.0, ge=0)
     array_overhead: float = spec_field(2.0, ge=1, doc="registers, wiring, control around the MACs")
     bit_fusion_factor: float = spec_field(2.5, ge=1, doc="bit-flexible PE area / fixed 8b PE area")
+    bit_serial_factor: float = spec_field(1.0, ge=0, doc="bit-serial PE area / fixed PE area (same native bits)")
+    sparse_nm_factor: float = spec_field(1.1, ge=1, doc="PE area with N:M operand multiplexers / dense PE")
+    zero_skip_factor: float = spec_field(1.1, ge=1, doc="PE area with zero detection and skip control / dense PE")
     sram_mm2_per_mb_45nm: float = spec_field(6.0, ge=0)
+    sram_mm2_per_mb_28nm: float = spec_field(3.0, ge=0)
+    sram_mm2_per_mb_16nm: float = spec_field(1.6, ge=0)
+    sram_mm2_per_mb_7nm: float = spec_field(0.6, ge=0)
     node_exponent: float = spec_field(2.0, ge=0, doc="logic area ~ (node_nm/45)**node_exponent")
     vector_lane_um2: float = spec_field(3000.0, ge=0, doc="one fp16 vector lane at 45 nm")
 
