@@ -1,0 +1,59 @@
+"""``tasim sweep``: run (or resume) a design-space sweep from a YAML spec, then write plots and a report."""
+
+from __future__ import annotations
+
+import argparse
+
+from sweeps.cli._common import helpfmt, positive_int
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "sweep",
+        help="run a design-space sweep from a YAML spec (resumable), write results, Pareto plot and report",
+        description=(
+            "Run every design point of a sweep spec (see docs/sweeps.md) and store tidy results in a\n"
+            "Parquet dataset under -o DIR. Re-running the same command resumes: finished points are\n"
+            "skipped. Afterwards DIR holds pareto.png/.svg, report.md and a self-contained report.html."
+        ),
+        epilog=(
+            "Examples:\n"
+            "  tasim sweep sweeps/specs/quickstart.yaml -o results/quickstart\n"
+            "  tasim sweep sweeps/specs/llm-decode.yaml -o results/decode --workers 2\n"
+            "  tasim sweep my.yaml -o results/big --dask-local 4\n"
+            "  tasim sweep my.yaml -o results/big --scheduler tcp://127.0.0.1:8786"
+        ),
+        formatter_class=helpfmt(),
+    )
+    p.add_argument("spec", help="sweep YAML file (e.g. sweeps/specs/quickstart.yaml)")
+    p.add_argument("-o", "--out", required=True, metavar="DIR", help="results directory (created; resumed if present)")
+    p.add_argument("--workers", type=positive_int, default=None, help="local worker processes (default: all cores)")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--scheduler", metavar="ADDR", help="run on a Dask scheduler, e.g. tcp://127.0.0.1:8786")
+    g.add_argument("--dask-local", type=positive_int, metavar="N",
+                   help="start a Dask LocalCluster of N workers on 127.0.0.1 and run on it")
+    p.add_argument("--engine", choices=["analytical", "cycle"], default=None, help="override the spec's engine")
+    p.add_argument("--no-report", action="store_true", help="skip plots and report")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from sweeps.executors import make_executor
+    from sweeps.runner import run_sweep
+    from sweeps.spec import load_sweep
+
+    sweep = load_sweep(args.spec)  # validates everything before any work starts
+    executor = make_executor(args.workers, args.scheduler, args.dask_local)
+    try:
+        summary = run_sweep(sweep, args.out, executor=executor, engine=args.engine,
+                            progress=False if args.quiet else None)
+    finally:
+        executor.close()
+    print(summary.line(), flush=True)
+    if not args.no_report:
+        from sweeps.report import write_report
+
+        paths = write_report(args.out)
+        print(f"report: {paths['html']}  (markdown: {paths['md']}; Pareto plot: {paths['pareto']})")
+    return 0

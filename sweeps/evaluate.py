@@ -1,0 +1,233 @@
+"""Evaluate design points: build (and cache) the workload, simulate it, turn the result into tidy rows.
+
+This is the code that runs inside executor tasks. A task is a :class:`Batch` of design points; the
+answer is one DataFrame with, per point, one ``row == "total"`` row (the result totals plus
+``edp_pj_s`` and the ``accuracy`` fidelity proxy of its recipe) and one ``row == "op_kind"`` row per
+op kind (sums of the per-op table). A point whose simulation raises gets a single total row with
+``status == "error"`` and the exception text in ``error``; the batch goes on.
+
+Workloads are built once per (model, shape, phase, recipe) per process and reused across every
+accelerator of the batch: building and compressing a transformer costs more than simulating it
+analytically.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sweeps.spec import WorkloadKey, content_hash
+
+# Arch fields every row carries (whatever the axes), so plots can always group by them.
+ARCH_INFO_COLUMNS: tuple[str, ...] = (
+    "array.rows", "array.cols", "array.dataflow", "array.freq_mhz", "pe.precision_mode", "pe.native_bits",
+    "pe.sparsity", "dram.kind", "dram.bandwidth_gbps", "tech.node_nm",
+)
+WORKLOAD_COLUMNS: tuple[str, ...] = ("model", "seq_len", "phase", "batch", "context", "new_tokens", "recipe")
+# Per-op columns summed into op-kind rows (when the simulator reports them).
+OP_SUM_COLUMNS: tuple[str, ...] = ("cycles", "stall_cycles", "latency_s", "energy_pj", "dram_bytes", "macs")
+
+Evaluator = Callable[[Any, WorkloadKey, str], tuple[dict[str, Any], "pd.DataFrame | None"]]
+
+
+@dataclass
+class Batch:
+    """One executor task: design points that share a sweep (and usually a workload)."""
+
+    point_ids: list[str]
+    arch_dicts: list[dict[str, Any]]
+    workloads: list[WorkloadKey]
+    axes: list[tuple[tuple[str, Any], ...]]
+    engine: str
+    evaluator: str = ""
+    arch_name: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.point_ids)
+
+
+def point_id(arch_dict: dict[str, Any], workload: WorkloadKey, engine: str, evaluator: str = "") -> str:
+    """Content hash of (arch, workload, recipe, engine, tasim version) -- the store's primary key."""
+    from simulator import __version__
+
+    wl = workload.as_dict()
+    wl["recipe_content"] = _recipe_fingerprint(workload.recipe)
+    return content_hash({"arch": arch_dict, "workload": wl, "engine": engine, "version": __version__,
+                         "evaluator": evaluator})
+
+
+@lru_cache(maxsize=256)
+def _recipe_fingerprint(recipe: str) -> str:
+    parts = []
+    for name in recipe.split("+"):
+        p = Path(name)
+        if p.suffix in (".yaml", ".yml") and p.exists():
+            parts.append(content_hash(p.read_text()))
+        else:
+            parts.append(name)
+    return "+".join(parts)
+
+
+# ---- workload construction -------------------------------------------------------------------------
+
+
+def load_recipes(text: str) -> list[Any]:
+    """'nm-2of4+w8a8' -> the loaded recipes, in application order ('none' -> [])."""
+    from workloads.compress import load_recipe
+
+    if text in ("", "none"):
+        return []
+    return [load_recipe(name) for name in text.split("+")]
+
+
+@lru_cache(maxsize=64)
+def build_workload_cached(key: WorkloadKey) -> Any:
+    from workloads.compress import apply_recipe
+
+    from workloads.zoo import build_workload
+
+    kwargs: dict[str, Any] = {"seq_len": key.seq_len, "batch": key.batch, "phase": key.phase}
+    if key.phase == "decode":
+        kwargs["context"] = key.context
+        kwargs["new_tokens"] = key.new_tokens
+    if key.image_size is not None:
+        kwargs["image_size"] = key.image_size
+    wl = build_workload(key.model, **kwargs)
+    for recipe in load_recipes(key.recipe):
+        wl = apply_recipe(wl, recipe)
+    return wl
+
+
+@lru_cache(maxsize=64)
+def recipe_accuracy(recipe: str) -> float:
+    """The MiniLM fidelity proxy of a recipe (1.0 uncompressed; NaN if not measured)."""
+    if recipe in ("", "none"):
+        return 1.0
+    try:
+        from workloads.fidelity import recipe_fidelity
+    except ImportError:
+        return math.nan
+    try:
+        value = recipe_fidelity(recipe)
+    except Exception:  # noqa: BLE001 - an unmeasured recipe has no accuracy, it is not a failed point
+        return math.nan
+    return math.nan if value is None else float(value)
+
+
+def simulate_point(arch: Any, workload: WorkloadKey, engine: str) -> tuple[dict[str, Any], pd.DataFrame | None]:
+    """The default evaluator: tasim's simulator on a zoo workload."""
+    from simulator.run import simulate
+
+    result = simulate(build_workload_cached(workload), arch, engine=engine)
+    return dict(result.totals), result.ops
+
+
+@lru_cache(maxsize=16)
+def resolve_evaluator(path: str) -> Evaluator:
+    if not path:
+        return simulate_point
+    module, _, name = path.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+# ---- rows ------------------------------------------------------------------------------------------
+
+
+def _scalar(v: Any) -> Any:
+    if isinstance(v, np.generic):
+        return v.item()
+    return v
+
+
+def total_row(totals: dict[str, Any], accuracy: float) -> dict[str, Any]:
+    row: dict[str, Any] = {}
+    for k, v in totals.items():
+        if isinstance(v, dict):
+            if k == "energy_breakdown_pj":
+                for comp, e in v.items():
+                    row[f"energy_{comp}_pj"] = float(e)
+            continue
+        v = _scalar(v)
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            row[k] = float(v)
+        elif isinstance(v, (str, bool)):
+            row[k] = v
+    lat, en = row.get("latency_s"), row.get("energy_pj")
+    if lat is not None and en is not None:
+        row["edp_pj_s"] = float(lat) * float(en)
+    row["accuracy"] = accuracy
+    return row
+
+
+def op_kind_rows(ops: pd.DataFrame | None) -> list[dict[str, Any]]:
+    """Sum the per-op table by op kind (numeric figures only)."""
+    if ops is None or len(ops) == 0 or "kind" not in ops.columns:
+        return []
+    cols = [c for c in ops.columns if c in OP_SUM_COLUMNS or (c.startswith("energy_") and c.endswith("_pj"))]
+    codes, kinds = pd.factorize(ops["kind"].astype(str), sort=True)
+    out = [{"op_kind": str(k)} for k in kinds]
+    for c in cols:
+        v = pd.to_numeric(ops[c], errors="coerce").to_numpy(dtype=float)
+        sums = np.bincount(codes, weights=np.nan_to_num(v), minlength=len(kinds))
+        for i, s in enumerate(sums):
+            out[i][c] = float(s)
+    return out
+
+
+def evaluate_batch(batch: Batch) -> pd.DataFrame:
+    """Run every point of a batch; never raises for a failing point (it is recorded as an error row)."""
+    from simulator.arch import ArchSpec
+    from workloads.schema import from_dict
+
+    evaluator = resolve_evaluator(batch.evaluator)
+    rows: list[dict[str, Any]] = []
+    for pid, arch_dict, wl, axes in zip(batch.point_ids, batch.arch_dicts, batch.workloads, batch.axes):
+        base: dict[str, Any] = {"point_id": pid}
+        base.update({k: v for k, v in wl.as_dict().items() if k in WORKLOAD_COLUMNS})
+        base["engine"] = batch.engine
+        base["arch"] = batch.arch_name
+        for col in ARCH_INFO_COLUMNS:
+            base[col] = _dotted_get(arch_dict, col)
+        for col, v in axes:
+            base[col] = v
+        t0 = time.perf_counter()
+        try:
+            arch = from_dict(ArchSpec, arch_dict, source="design point")
+            totals, ops = evaluator(arch, wl, batch.engine)
+            tot = total_row(totals, recipe_accuracy(wl.recipe))
+            kinds = op_kind_rows(ops)
+        except Exception as exc:  # noqa: BLE001 - recorded, the sweep goes on
+            msg = f"{type(exc).__name__}: {exc}".splitlines()[0] if str(exc) else _last_frame(exc)
+            rows.append({**base, "row": "total", "op_kind": "", "status": "error", "error": msg[:500]})
+            continue
+        eval_s = time.perf_counter() - t0
+        rows.append({**base, "row": "total", "op_kind": "", "status": "ok", "error": "", **tot, "eval_s": eval_s})
+        for k in kinds:
+            rows.append({**base, "row": "op_kind", "status": "ok", "error": "", **k})
+    return pd.DataFrame(rows)
+
+
+def _last_frame(exc: BaseException) -> str:
+    tb = traceback.extract_tb(exc.__traceback__)
+    where = f" at {Path(tb[-1].filename).name}:{tb[-1].lineno}" if tb else ""
+    return f"{type(exc).__name__}{where}"
+
+
+def _dotted_get(d: dict[str, Any], path: str) -> Any:
+    node: Any = d
+    for part in path.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node

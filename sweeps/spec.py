@@ -1,0 +1,410 @@
+"""Sweep specs: a validated YAML description of a design-space exploration -> design points.
+
+A spec names a base accelerator, the axes to vary (dotted ArchSpec paths with value lists or
+ranges, plus an optional PE-count x aspect-ratio axis that sets ``array.rows``/``array.cols``),
+the workloads (zoo models x sequence lengths x phases) crossed with compression recipes, the
+objectives and constraints, and a search strategy (``grid``, ``random`` or ``nsga2``). The format
+is documented in ``docs/sweeps.md``. Everything is validated before any simulation starts: every
+error is a one-line :class:`InputError` naming the file and the key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import math
+import operator
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from workloads.errors import InputError
+from workloads.schema import from_dict, load_yaml, spec_field
+
+# Result columns every evaluation produces (see sweeps/evaluate.py); objectives and constraints may
+# name any of these, any arch axis, or an alias below.
+METRIC_COLUMNS: tuple[str, ...] = (
+    "cycles",
+    "latency_s",
+    "energy_pj",
+    "area_mm2",
+    "macs",
+    "dram_bytes",
+    "utilization",
+    "tops_per_w",
+    "peak_tops",
+    "power_w",
+    "inferences_per_s",
+    "tokens_per_s",
+    "edp_pj_s",
+    "accuracy",
+)
+ALIASES: dict[str, str] = {"edp": "edp_pj_s", "latency": "latency_s", "energy": "energy_pj", "area": "area_mm2",
+                           "power": "power_w", "fidelity": "accuracy"}
+PE_ARRAY_AXIS = "pe_array"  # the synthetic axis name for (PE count, aspect ratio)
+
+_CONSTRAINT_RE = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*(<=|>=|<|>|==|!=)\s*([-+0-9.eE]+|inf)\s*$")
+_OPS = {"<=": operator.le, ">=": operator.ge, "<": operator.lt, ">": operator.gt, "==": operator.eq,
+        "!=": operator.ne}
+
+
+@dataclass(frozen=True)
+class BaseSpec:
+    arch: str = spec_field("gemmini", doc="shipped accelerator name or YAML file (relative to the spec)")
+    set: dict[str, Any] = spec_field(default_factory=dict, doc="dotted-path overrides applied to the base")
+
+
+@dataclass(frozen=True)
+class PEArraySpec:
+    pes: tuple[int, ...] = spec_field((), ge=1, doc="total PEs per array (rows * cols)")
+    aspect: tuple[float, ...] = spec_field((1.0,), gt=0, doc="rows / cols ratios")
+
+
+@dataclass(frozen=True)
+class WorkloadSpec:
+    models: tuple[str, ...] = spec_field((), doc="zoo model names (see `tasim models`)")
+    seq_lens: tuple[int, ...] = spec_field((128,), ge=1, doc="sequence lengths (prefill) / prompt lengths")
+    phases: tuple[Literal["prefill", "decode"], ...] = spec_field(("prefill",))
+    batch: int = spec_field(1, ge=1)
+    context: int | None = spec_field(None, ge=0, doc="decode: KV-cache length at the first new token")
+    new_tokens: int = spec_field(1, ge=1, doc="decode: tokens generated")
+    image_size: int | None = spec_field(None, ge=1, doc="vision models: input resolution")
+
+
+@dataclass(frozen=True)
+class StrategySpec:
+    kind: Literal["grid", "random", "nsga2"] = spec_field("grid")
+    n: int = spec_field(100, ge=1, doc="random: points drawn; nsga2: total evaluations (trials)")
+    seed: int = spec_field(0, ge=0)
+    population: int = spec_field(24, ge=2, doc="nsga2: population size per generation")
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    name: str = spec_field("sweep")
+    description: str = spec_field("")
+    base: BaseSpec = spec_field(default_factory=BaseSpec)
+    axes: dict[str, Any] = spec_field(default_factory=dict, doc="dotted arch path -> list or range")
+    pe_array: PEArraySpec | None = spec_field(None, doc="PE count x aspect ratio -> array.rows/cols")
+    workloads: WorkloadSpec = spec_field(default_factory=WorkloadSpec)
+    recipes: tuple[str, ...] = spec_field(("none",), doc="compression recipes ('none' = uncompressed)")
+    objectives: dict[str, Literal["min", "max"]] = spec_field(
+        default_factory=lambda: {"latency_s": "min", "energy_pj": "min"}
+    )
+    constraints: tuple[str, ...] = spec_field((), doc="'COLUMN OP NUMBER', e.g. 'area_mm2 <= 100'")
+    strategy: StrategySpec = spec_field(default_factory=StrategySpec)
+    engine: Literal["analytical", "cycle"] = spec_field("analytical")
+    evaluator: str = spec_field("", doc="advanced: 'module:function' replacing the simulator (tests, plugins)")
+
+
+@dataclass(frozen=True)
+class Constraint:
+    column: str
+    op: str
+    value: float
+    text: str
+
+    def mask(self, values: np.ndarray) -> np.ndarray:
+        """True where satisfied (NaN never satisfies)."""
+        v = np.asarray(values, dtype=float)
+        with np.errstate(invalid="ignore"):
+            return _OPS[self.op](v, self.value) & ~np.isnan(v)
+
+
+@dataclass(frozen=True)
+class WorkloadKey:
+    """One workload to build: a zoo model at a shape and phase, compressed by a recipe."""
+
+    model: str
+    seq_len: int
+    phase: str
+    batch: int
+    context: int | None
+    new_tokens: int
+    image_size: int | None
+    recipe: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"model": self.model, "seq_len": self.seq_len, "phase": self.phase, "batch": self.batch,
+                "context": self.context, "new_tokens": self.new_tokens, "image_size": self.image_size,
+                "recipe": self.recipe}
+
+
+@dataclass(frozen=True)
+class DesignPoint:
+    """An accelerator (axis values applied to the base) running one workload."""
+
+    axes: tuple[tuple[str, Any], ...]  # (column name, value) in spec order; pe_array adds rows/cols
+    workload: WorkloadKey
+
+    def overrides(self) -> dict[str, Any]:
+        return {k: v for k, v in self.axes if k != PE_ARRAY_AXIS}
+
+
+def canonical_column(name: str) -> str:
+    return ALIASES.get(name, name)
+
+
+def parse_constraint(text: str, *, source: str | None, key: str) -> Constraint:
+    m = _CONSTRAINT_RE.match(text)
+    if not m:
+        raise InputError(
+            f"{text!r} is not a constraint (allowed: 'COLUMN OP NUMBER' with OP one of <=, >=, <, >, ==, !=)",
+            source=source, key=key,
+        )
+    return Constraint(canonical_column(m.group(1)), m.group(2), float(m.group(3)), text.strip())
+
+
+def expand_axis(path: str, spec: Any, *, source: str | None) -> list[Any]:
+    """A list, or a range mapping ``{start, stop, step}`` / ``{start, stop, num, log}`` / ``{pow2: [lo, hi]}``."""
+    key = f"axes.{path}"
+    if isinstance(spec, (list, tuple)):
+        if not spec:
+            raise InputError("empty value list (allowed: a non-empty list or a range mapping)", source=source, key=key)
+        return list(spec)
+    if not isinstance(spec, dict):
+        return [spec]
+    allowed = {"start", "stop", "step", "num", "log", "pow2", "integer"}
+    unknown = [k for k in spec if k not in allowed]
+    if unknown:
+        raise InputError(f"unknown key (allowed: {', '.join(sorted(allowed))})", source=source, key=f"{key}.{unknown[0]}")
+    if "pow2" in spec:
+        lo_hi = spec["pow2"]
+        if not (isinstance(lo_hi, list) and len(lo_hi) == 2 and all(isinstance(x, int) and x >= 1 for x in lo_hi)):
+            raise InputError(f"{lo_hi!r} is not [low, high] positive integers", source=source, key=f"{key}.pow2")
+        lo, hi = lo_hi
+        return [1 << e for e in range(math.ceil(math.log2(lo)), int(math.floor(math.log2(hi))) + 1)]
+    for req in ("start", "stop"):
+        if req not in spec or isinstance(spec[req], bool) or not isinstance(spec[req], (int, float)):
+            raise InputError("missing or non-numeric (allowed: a number)", source=source, key=f"{key}.{req}")
+    start, stop = spec["start"], spec["stop"]
+    integer = spec.get("integer", isinstance(start, int) and isinstance(stop, int) and "num" not in spec)
+    if "step" in spec:
+        step = spec["step"]
+        if isinstance(step, bool) or not isinstance(step, (int, float)) or step <= 0:
+            raise InputError(f"{step!r} is out of range (allowed: a number > 0)", source=source, key=f"{key}.step")
+        values = list(np.arange(start, stop + step * 1e-9, step))
+    else:
+        num = spec.get("num")
+        if not isinstance(num, int) or isinstance(num, bool) or num < 1:
+            raise InputError(f"{num!r} (allowed: give step, or num >= 1)", source=source, key=f"{key}.num")
+        if spec.get("log"):
+            if start <= 0 or stop <= 0:
+                raise InputError("log ranges need start, stop > 0", source=source, key=key)
+            values = list(np.geomspace(start, stop, num))
+        else:
+            values = list(np.linspace(start, stop, num))
+    if integer:
+        out = sorted({int(round(v)) for v in values})
+    else:
+        out = [float(round(v, 12)) for v in values]
+    return out
+
+
+def pe_array_shapes(pes: tuple[int, ...], aspects: tuple[float, ...], *, source: str | None) -> list[tuple[int, int]]:
+    """(rows, cols) for each PE count x aspect ratio (rows/cols); rows and cols must come out integral."""
+    shapes: list[tuple[int, int]] = []
+    for p in pes:
+        for a in aspects:
+            rows = round(math.sqrt(p * a))
+            cols = round(p / rows) if rows else 0
+            if rows < 1 or cols < 1 or rows * cols != p:
+                raise InputError(
+                    f"{p} PEs with aspect {a} gives no integer rows x cols (rows={math.sqrt(p * a):.3g})",
+                    source=source, key="pe_array",
+                )
+            if (rows, cols) not in shapes:
+                shapes.append((rows, cols))
+    return shapes
+
+
+class Sweep:
+    """A validated, expanded sweep spec: axes, workloads, objectives, constraints."""
+
+    def __init__(self, spec: SweepSpec, *, source: str | None = None, base_dir: Path | None = None) -> None:
+        from simulator.arch import ArchSpec, load_arch
+        from workloads.schema import dotted_paths
+
+        self.spec = spec
+        self.source = source
+        base_dir = base_dir or Path(".")
+        arch_ref = spec.base.arch
+        if (arch_ref.endswith((".yaml", ".yml"))) and not Path(arch_ref).is_absolute():
+            cand = base_dir / arch_ref
+            arch_ref = str(cand) if cand.exists() else arch_ref
+        overrides = [f"{k}={_yaml_scalar(v)}" for k, v in spec.base.set.items()]
+        try:
+            self.base_arch = load_arch(arch_ref, overrides)
+        except InputError as exc:
+            raise InputError(f"base: {exc}", source=source, key="base.arch") from None
+        self.base_arch_dict = self.base_arch.to_dict()
+        paths = set(dotted_paths(ArchSpec))
+        self.axis_values: dict[str, list[Any]] = {}
+        for path, values in spec.axes.items():
+            if path not in paths:
+                raise InputError(
+                    "unknown arch path (allowed: dotted paths such as array.rows, pe.precision_mode, "
+                    "dram.bandwidth_gbps; see docs/sweeps.md)", source=source, key=f"axes.{path}",
+                )
+            if spec.pe_array is not None and path in ("array.rows", "array.cols"):
+                raise InputError("conflicts with pe_array (which sets array.rows and array.cols)",
+                                 source=source, key=f"axes.{path}")
+            vals = expand_axis(path, values, source=source)
+            for i, v in enumerate(vals):  # every value must be valid on its own
+                try:
+                    self.base_arch.replace(**{path: v})
+                except InputError as exc:
+                    raise InputError(exc.bare_message, source=source, key=f"axes.{path}[{i}]") from None
+            self.axis_values[path] = vals
+        self.shapes: list[tuple[int, int]] | None = None
+        if spec.pe_array is not None:
+            if not spec.pe_array.pes:
+                raise InputError("empty (allowed: a list of PE counts)", source=source, key="pe_array.pes")
+            self.shapes = pe_array_shapes(spec.pe_array.pes, spec.pe_array.aspect, source=source)
+        self._check_workloads(source)
+        known = set(METRIC_COLUMNS) | set(self.axis_columns)
+        self.objectives: dict[str, str] = {}
+        for name, sense in spec.objectives.items():
+            col = canonical_column(name)
+            if col not in known:
+                raise InputError(f"unknown objective (allowed: {', '.join(sorted(known))})",
+                                 source=source, key=f"objectives.{name}")
+            self.objectives[col] = sense
+        if not self.objectives:
+            raise InputError("no objectives (allowed: a mapping COLUMN: min|max)", source=source, key="objectives")
+        self.constraints: list[Constraint] = []
+        for i, text in enumerate(spec.constraints):
+            c = parse_constraint(text, source=source, key=f"constraints[{i}]")
+            if c.column not in known:
+                raise InputError(f"unknown column {c.column!r} (allowed: {', '.join(sorted(known))})",
+                                 source=source, key=f"constraints[{i}]")
+            self.constraints.append(c)
+        if spec.strategy.kind == "nsga2":
+            try:
+                import optuna  # noqa: F401
+            except ImportError:
+                raise InputError("nsga2 needs optuna (pip install tasim[search])", source=source,
+                                 key="strategy.kind") from None
+        if spec.evaluator and ":" not in spec.evaluator:
+            raise InputError(f"{spec.evaluator!r} (allowed: 'module:function')", source=source, key="evaluator")
+
+    # ---- workloads -------------------------------------------------------------------------------
+    def _check_workloads(self, source: str | None) -> None:
+        w = self.spec.workloads
+        if not w.models:
+            raise InputError("no models (allowed: zoo names, see `tasim models`)", source=source, key="workloads.models")
+        if self.spec.evaluator:
+            return  # a custom evaluator decides what model names mean
+        try:
+            from workloads import zoo
+        except ImportError:
+            return
+        names = _zoo_names(zoo)
+        if names:
+            for i, m in enumerate(w.models):
+                if m not in names:
+                    raise InputError(f"unknown model {m!r} (allowed: {', '.join(sorted(names))})",
+                                     source=source, key=f"workloads.models[{i}]")
+        for i, r in enumerate(self.spec.recipes):
+            if r in ("none", ""):
+                continue
+            try:
+                from sweeps.evaluate import load_recipes
+
+                load_recipes(r)
+            except InputError as exc:
+                raise InputError(exc.bare_message, source=source, key=f"recipes[{i}]") from None
+            except ImportError:
+                pass
+
+    @property
+    def workload_keys(self) -> list[WorkloadKey]:
+        w = self.spec.workloads
+        out = []
+        for model, seq, phase, recipe in itertools.product(w.models, w.seq_lens, w.phases, self.spec.recipes):
+            out.append(WorkloadKey(model, seq, phase, w.batch, w.context, w.new_tokens, w.image_size, recipe))
+        return out
+
+    # ---- axes ------------------------------------------------------------------------------------
+    @property
+    def axis_columns(self) -> list[str]:
+        cols = list(self.axis_values)
+        if self.shapes is not None:
+            cols = ["array.rows", "array.cols", *cols]
+        return cols
+
+    def arch_choices(self) -> list[tuple[tuple[str, Any], ...]]:
+        """Every arch (axis assignment) of the full grid, in a stable order."""
+        dims: list[list[tuple[tuple[str, Any], ...]]] = []
+        if self.shapes is not None:
+            dims.append([(("array.rows", r), ("array.cols", c)) for r, c in self.shapes])
+        for path, vals in self.axis_values.items():
+            dims.append([((path, v),) for v in vals])
+        return [tuple(kv for part in combo for kv in part) for combo in itertools.product(*dims)]
+
+    def grid_size(self) -> int:
+        n = len(self.shapes) if self.shapes is not None else 1
+        for vals in self.axis_values.values():
+            n *= len(vals)
+        return n * len(self.workload_keys)
+
+    def points(self) -> list[DesignPoint]:
+        """Design points for grid/random strategies (nsga2 asks its sampler instead; see sweeps/search.py)."""
+        archs = self.arch_choices()
+        wls = self.workload_keys
+        kind = self.spec.strategy.kind
+        if kind == "random":
+            rng = np.random.default_rng(self.spec.strategy.seed)
+            total = len(archs) * len(wls)
+            n = min(self.spec.strategy.n, total)
+            idx = np.sort(rng.choice(total, size=n, replace=False))
+            return [DesignPoint(archs[i // len(wls)], wls[i % len(wls)]) for i in idx]
+        return [DesignPoint(a, w) for a in archs for w in wls]
+
+    def arch_dict(self, point: DesignPoint) -> dict[str, Any]:
+        """The raw (unvalidated) arch mapping of a point: base plus its axis overrides."""
+        from simulator.arch import ArchSpec
+        from workloads.schema import apply_override
+
+        data = self.base_arch_dict
+        for path, value in point.overrides().items():
+            data = apply_override(ArchSpec, data, path, value)
+        return data
+
+
+def _zoo_names(zoo: Any) -> set[str]:
+    for attr in ("zoo_names", "model_names", "names", "list_models", "available"):
+        fn = getattr(zoo, attr, None)
+        if callable(fn):
+            try:
+                return set(fn())
+            except Exception:  # noqa: BLE001 - best effort: the build step reports bad names anyway
+                return set()
+    return set()
+
+
+def _yaml_scalar(v: Any) -> str:
+    return json.dumps(v) if not isinstance(v, str) else v
+
+
+def load_sweep(path: str | Path) -> Sweep:
+    """Read and fully validate a sweep YAML file (no simulation happens here)."""
+    p = Path(path)
+    data = load_yaml(p)
+    spec = from_dict(SweepSpec, data, source=str(p))
+    return Sweep(spec, source=str(p), base_dir=p.parent)
+
+
+def sweep_from_dict(data: dict[str, Any], *, source: str = "<spec>") -> Sweep:
+    spec = from_dict(SweepSpec, data, source=source)
+    return Sweep(spec, source=source)
+
+
+def content_hash(obj: Any) -> str:
+    """A stable 16-hex-digit hash of a JSON-able object (sorted keys, floats by repr)."""
+    text = json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
