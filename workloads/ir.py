@@ -18,12 +18,17 @@ optionally a per-tile occupancy (fraction of non-zeros in each tile of ``tile_sh
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
 from workloads.errors import InputError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 NumberKind = Literal["int", "fp", "bf"]
 SparsityPattern = Literal["dense", "unstructured", "nm", "block"]
@@ -91,13 +96,16 @@ class GemmOp:
     b: TensorSpec = TensorSpec()
     out: TensorSpec = TensorSpec()
     b_is_weight: bool = True
-    layer: int = -1  # -1: not tied to one layer (or `count` layers folded together)
+    layer: int = -1  # first layer covered; -1: not tied to a layer (embedding, LM head)
     phase: Phase = "prefill"
+    layers: int = 1  # consecutive layers folded into this record (count includes them)
 
     def __post_init__(self) -> None:
-        for f in ("m", "n", "k", "batch", "count", "steps"):
+        for f in ("m", "n", "k", "batch", "count", "steps", "layers"):
             if getattr(self, f) < 1:
                 raise InputError(f"{f}={getattr(self, f)} (allowed: >= 1)", key=f"{self.name}.{f}")
+        if self.count % self.layers:
+            raise InputError(f"count={self.count} is not a multiple of layers={self.layers}", key=self.name)
 
     def dims(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per-step (M, N, K) arrays, length ``steps``."""
@@ -138,12 +146,15 @@ class VectorOp:
     reduce_dim: int = 0  # length of the reduced axis (softmax row, layernorm hidden), 0 if elementwise
     layer: int = -1
     phase: Phase = "prefill"
+    layers: int = 1  # consecutive layers folded into this record (count includes them)
 
     def __post_init__(self) -> None:
         if self.func not in VECTOR_FUNCS:
             raise InputError(f"{self.func!r} (allowed: {', '.join(VECTOR_FUNCS)})", key=f"{self.name}.func")
-        if self.elements < 1 or self.count < 1 or self.steps < 1:
-            raise InputError("elements, count and steps must be >= 1", key=self.name)
+        if self.elements < 1 or self.count < 1 or self.steps < 1 or self.layers < 1:
+            raise InputError("elements, count, steps and layers must be >= 1", key=self.name)
+        if self.count % self.layers:
+            raise InputError(f"count={self.count} is not a multiple of layers={self.layers}", key=self.name)
         if not self.kind:
             object.__setattr__(self, "kind", self.func)
 
@@ -161,7 +172,12 @@ Op = GemmOp | VectorOp
 
 @dataclass(frozen=True)
 class Workload:
-    """An ordered set of op records plus what it was built from."""
+    """An ordered set of op records plus what it was built from.
+
+    ``context``, ``new_tokens`` and ``image_size`` record the build arguments (0: not applicable);
+    ``config`` keeps the :class:`workloads.zoo.ModelConfig` it was built from (not serialised, not
+    compared) so that structural compression passes can rebuild it.
+    """
 
     name: str
     ops: tuple[Op, ...]
@@ -171,6 +187,10 @@ class Workload:
     seq_len: int = 0
     params: int = 0  # model parameters (weights), for reports
     recipe: str = ""  # compression recipe(s) applied, '+'-joined
+    context: int = 0  # decode: tokens already in the KV cache
+    new_tokens: int = 0  # decode: generated tokens (steps)
+    image_size: int = 0  # vision models: input resolution in pixels
+    config: object = dataclasses.field(default=None, compare=False, repr=False)
 
     @property
     def gemms(self) -> tuple[GemmOp, ...]:
@@ -184,11 +204,130 @@ class Workload:
     def macs(self) -> int:
         return sum(g.macs for g in self.gemms)
 
+    @property
+    def flops(self) -> int:
+        """NLP/LLM convention: 2 x MACs (vision papers call MACs "FLOPs"; see docs/workloads.md)."""
+        return 2 * self.macs
+
+    @property
+    def vector_elements(self) -> int:
+        return sum(v.total_elements for v in self.vector_ops)
+
     def macs_by_kind(self) -> dict[str, int]:
         out: dict[str, int] = {}
         for g in self.gemms:
             out[g.kind] = out.get(g.kind, 0) + g.macs
         return out
 
+    def vector_elements_by_kind(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for v in self.vector_ops:
+            out[v.kind] = out.get(v.kind, 0) + v.total_elements
+        return out
+
     def with_(self, **changes: object) -> Workload:
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+    def map_ops(self, fn: Callable[[Op], Op]) -> Workload:
+        """A new workload with ``fn`` applied to every op record."""
+        return self.with_(ops=tuple(fn(o) for o in self.ops))
+
+    def expand_layers(self) -> Workload:
+        """Split records that fold several layers into one record per layer (``layers == 1``)."""
+        out: list[Op] = []
+        for o in self.ops:
+            if o.layers == 1:
+                out.append(o)
+                continue
+            per = o.count // o.layers
+            first = max(o.layer, 0)
+            out.extend(o.with_(layer=first + i, layers=1, count=per) for i in range(o.layers))
+        return self.with_(ops=tuple(out))
+
+    def compact(self) -> Workload:
+        """Fold per-layer records that differ only in their layer index into one record.
+
+        Records are grouped by everything except ``name``, ``layer``, ``layers`` and ``count``;
+        a group whose layers form one contiguous run with the same per-layer count becomes one
+        record (``layer`` = first layer, ``layers`` = run length). Order follows first appearance.
+        """
+        groups: dict[object, list[Op]] = {}
+        order: list[object] = []
+        for o in self.ops:
+            if o.layer < 0:
+                key: object = ("solo", len(order))
+            else:
+                key = (type(o), o.with_(name=_strip_layer(o.name), layer=0, layers=1, count=1), o.count // o.layers)
+            if key not in groups:
+                groups[key] = []
+                order.append(key)
+            groups[key].append(o)
+        out: list[Op] = []
+        for key in order:
+            recs = groups[key]
+            if len(recs) == 1:
+                out.append(recs[0])
+                continue
+            layer_list = sorted(lay for r in recs for lay in range(r.layer, r.layer + r.layers))
+            contiguous = layer_list == list(range(layer_list[0], layer_list[0] + len(layer_list)))
+            if not contiguous:
+                out.extend(recs)
+                continue
+            base = min(recs, key=lambda r: r.layer)
+            name = _strip_layer(base.name)
+            out.append(
+                base.with_(name=name, layer=layer_list[0], layers=len(layer_list), count=sum(r.count for r in recs))
+            )
+        return self.with_(ops=tuple(out))
+
+    # -- formats (implemented in workloads.formats) -------------------------------------------
+    def to_frame(self) -> pd.DataFrame:
+        """Tidy DataFrame: one row per op record (see :func:`workloads.formats.to_frame`)."""
+        from workloads.formats import to_frame
+
+        return to_frame(self)
+
+    def to_dict(self) -> dict:
+        from workloads.formats import workload_to_dict
+
+        return workload_to_dict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict, *, source: str | None = None) -> Workload:
+        from workloads.formats import workload_from_dict
+
+        return workload_from_dict(data, source=source)
+
+    def to_yaml(self, path: str | Path | None = None) -> str:
+        from workloads.formats import to_yaml
+
+        return to_yaml(self, path)
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> Workload:
+        from workloads.formats import from_yaml
+
+        return from_yaml(path)
+
+    def to_csv(self, path: str | Path | None = None) -> str:
+        from workloads.formats import to_csv
+
+        return to_csv(self, path)
+
+    @classmethod
+    def from_csv(cls, path: str | Path) -> Workload:
+        from workloads.formats import from_csv
+
+        return from_csv(path)
+
+    def to_scalesim_topology(self, path: str | Path | None = None, *, max_rows: int = 200_000) -> str:
+        from workloads.formats import to_scalesim_topology
+
+        return to_scalesim_topology(self, path, max_rows=max_rows)
+
+
+def _strip_layer(name: str) -> str:
+    """``L3.qkv`` -> ``qkv`` (the builders' per-layer naming)."""
+    if name.startswith("L") and "." in name and name[1 : name.index(".")].isdigit():
+        return name[name.index(".") + 1 :]
+    return name

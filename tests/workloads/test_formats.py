@@ -1,0 +1,87 @@
+"""Workload IR formats: DataFrame, YAML and CSV round trips, SCALE-Sim topology export/import."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from workloads.compress import apply_recipe
+from workloads.errors import InputError
+from workloads.formats import from_scalesim_topology
+from workloads.ir import GemmOp, TensorSpec, VectorOp, Workload
+from workloads.zoo import build_workload
+
+
+@pytest.fixture(scope="module")
+def rich() -> Workload:
+    """Decode steps, GQA, mixed bits and sparsity: every field a round trip must keep."""
+    w = apply_recipe("llama3-8b", "w4a8+nm-2of4", phase="decode", context=100, new_tokens=7, batch=2)
+    occ = GemmOp("occ", 4, 8, 16, b=TensorSpec(bits=4, kind="int", density=0.5, pattern="unstructured",
+                                                tile_shape=(2, 4), tile_occupancy=(0.25, 0.5, 0.75, 1.0)))
+    return w.with_(ops=w.ops + (occ,))
+
+
+def test_frame_is_tidy(rich: Workload) -> None:
+    df = rich.to_frame()
+    assert len(df) == len(rich.ops)
+    assert df["macs"].sum() == rich.macs
+    assert df["total_elements"].sum() == rich.vector_elements
+    assert set(df["op"]) == {"gemm", "vector"}
+    g = df[df["kind"] == "qkv"].iloc[0]
+    assert (g["b_bits"], g["b_pattern"], g["b_nm_n"], g["b_nm_m"], g["a_bits"]) == (4, "nm", 2, 4, 8)
+    assert df.groupby("kind")["macs"].sum().to_dict()["attn_qk"] == rich.macs_by_kind()["attn_qk"]
+
+
+def test_yaml_round_trip(rich: Workload, tmp_path: Path) -> None:
+    p = tmp_path / "w.yaml"
+    rich.to_yaml(p)
+    back = Workload.from_yaml(p)
+    assert back == rich
+
+
+def test_csv_round_trip(rich: Workload, tmp_path: Path) -> None:
+    p = tmp_path / "w.csv"
+    rich.to_csv(p)
+    back = Workload.from_csv(p)
+    assert back == rich
+
+
+def test_yaml_rejects_unknown_keys(tmp_path: Path) -> None:
+    p = tmp_path / "bad.yaml"
+    p.write_text("name: x\nops:\n  - {op: gemm, name: a, m: 1, n: 2, k: 3, colour: red}\n")
+    with pytest.raises(InputError, match=r"bad.yaml: ops\[0\].colour: unknown key"):
+        Workload.from_yaml(p)
+    p.write_text("name: x\nops:\n  - {op: vector, name: a, func: tanh, elements: 3}\n")
+    with pytest.raises(InputError, match="allowed"):
+        Workload.from_yaml(p)
+
+
+def test_scalesim_topology_export_expands_instances(tmp_path: Path) -> None:
+    w = Workload("t", (
+        GemmOp("proj", m=128, n=768, k=768, count=2),
+        GemmOp("qk", m=1, n=10, k=64, batch=3, steps=2, n_per_step=1, b_is_weight=False),
+        VectorOp("sm", "softmax", 100),
+    ))
+    text = w.to_scalesim_topology(tmp_path / "t.csv")
+    lines = text.splitlines()
+    assert lines[0] == "Layer name, M, N, K,"
+    assert lines[1:3] == ["proj.i0, 128, 768, 768,", "proj.i1, 128, 768, 768,"]
+    assert lines[3] == "qk.s0.i0, 1, 10, 64," and lines[-1] == "qk.s1.i2, 1, 11, 64,"
+    assert len(lines) == 1 + 2 + 6
+    back = from_scalesim_topology(tmp_path / "t.csv")
+    assert back.macs == w.macs and all(line.endswith(",") for line in lines)
+
+
+def test_scalesim_topology_reads_conv_rows(tmp_path: Path) -> None:
+    p = tmp_path / "conv.csv"
+    p.write_text("Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides,\n"
+                 "Conv1, 224, 224, 16, 16, 3, 768, 16,\n")
+    (g,) = from_scalesim_topology(p).gemms
+    assert (g.m, g.n, g.k) == (196, 768, 768)  # ViT-B/16 patch embedding as im2col
+
+
+def test_topology_refuses_huge_expansions() -> None:
+    w = build_workload("llama2-7b", phase="decode", context=10, new_tokens=2048)
+    with pytest.raises(InputError, match="max_rows"):
+        w.to_scalesim_topology()

@@ -1,0 +1,76 @@
+"""The model zoo: one YAML file per model (hyper-parameters + source) and the public entry points.
+
+>>> from workloads.zoo import build_workload
+>>> w = build_workload("bert-base", seq_len=128)
+>>> round(w.macs / 1e9, 2)
+11.17
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+from workloads.builders import build
+from workloads.errors import InputError
+from workloads.ir import Workload
+from workloads.modelconfig import ModelConfig
+from workloads.params import param_count as _param_count
+from workloads.schema import from_dict, load_yaml
+
+ZOO_DIR = Path(__file__).resolve().parent
+
+__all__ = ["ModelConfig", "ZOO_DIR", "build_workload", "list_models", "load_model_config", "param_count"]
+
+
+def list_models() -> list[str]:
+    """Zoo model names (file stems of ``workloads/zoo/*.yaml``), sorted."""
+    return sorted(p.stem for p in ZOO_DIR.glob("*.yaml"))
+
+
+@cache
+def _load(path: str) -> ModelConfig:
+    cfg = from_dict(ModelConfig, load_yaml(path), source=path)
+    if cfg.name != Path(path).stem:
+        raise InputError(f"name {cfg.name!r} differs from the file name", source=path, key="name")
+    return cfg
+
+
+def load_model_config(name: str) -> ModelConfig:
+    """A zoo model by name, or a model YAML file by path."""
+    if isinstance(name, ModelConfig):
+        return name
+    p = Path(name)
+    if p.suffix in (".yaml", ".yml") and p.exists():
+        return from_dict(ModelConfig, load_yaml(p), source=str(p))
+    path = ZOO_DIR / f"{name}.yaml"
+    if not path.exists():
+        raise InputError(f"unknown model {name!r} (allowed: {', '.join(list_models())}, or a YAML file)", key="model")
+    return _load(str(path))
+
+
+def build_workload(
+    model: str | ModelConfig,
+    *,
+    seq_len: int | None = None,
+    batch: int = 1,
+    phase: str = "prefill",
+    context: int | None = None,
+    new_tokens: int = 1,
+    image_size: int | None = None,
+) -> Workload:
+    """The workload of ``model`` (zoo name, YAML path or :class:`ModelConfig`).
+
+    ``phase="prefill"``: the whole forward pass over ``seq_len`` tokens (default 128; vision models
+    use ``image_size``, default the config's 224). ``phase="decode"`` (decoders only): ``new_tokens``
+    generation steps starting with ``context`` tokens in the KV cache (default ``seq_len``, i.e. 128).
+    """
+    cfg = load_model_config(model) if not isinstance(model, ModelConfig) else model
+    return build(cfg, seq_len=seq_len, batch=batch, phase=phase, context=context, new_tokens=new_tokens,
+                 image_size=image_size)
+
+
+def param_count(model: str | ModelConfig) -> int:
+    """Exact parameter count of the Hugging Face class named in the zoo file (``hf_class``)."""
+    cfg = load_model_config(model) if not isinstance(model, ModelConfig) else model
+    return _param_count(cfg)
