@@ -1,0 +1,122 @@
+"""Cycle-level systolic-array + memory engine (numba kernels, on-disk JIT cache).
+
+Public API:
+
+* ``simulate_gemms(m, n, k, arch, *, a_bytes, b_bytes, out_bytes, timing, trace_dir)`` -- same keys as
+  ``simulator.memory.analyze_gemms``, obtained by stepping every fold cycle by cycle.
+* ``functional_gemm(A, B, arch, *, timing)`` -- moves the real values through the PEs and returns
+  ``(C, stats)``; for integer operands ``C == A.astype(int64) @ B`` exactly.
+
+See docs/cycle.md.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from simulator.arch import ArchSpec
+from simulator.cycle.engine import RES_FIELDS, event_length, simulate_many
+from simulator.memory import IS, OS, T_SCALESIM, as_dims, memory_params
+from workloads.errors import InputError
+
+__all__ = ["simulate_gemms", "functional_gemm"]
+
+
+def simulate_gemms(
+    m: Any,
+    n: Any,
+    k: Any,
+    arch: ArchSpec,
+    *,
+    a_bytes: float = 1.0,
+    b_bytes: float = 1.0,
+    out_bytes: float = 1.0,
+    timing: str | None = None,
+    trace_dir: str | Path | None = None,
+) -> dict[str, np.ndarray]:
+    """Cycle-level figures for many GEMMs on one accelerator (keys as ``analyze_gemms``).
+
+    Identical shapes in one call are simulated once. With ``trace_dir`` the per-cycle SRAM traces
+    and the DRAM transfer trace of every GEMM are streamed to CSV files there (one sub-folder per GEMM
+    when there are several; see ``simulator.cycle.trace``).
+    """
+    p = memory_params(arch, a_bytes, b_bytes, out_bytes, timing)
+    m, n, k = as_dims(m, n, k)
+    dims = np.stack([m, n, k], axis=1)
+    uniq, inverse = np.unique(dims, axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    raw = np.zeros((uniq.shape[0], len(RES_FIELDS)))
+    um, un, uk = (np.ascontiguousarray(uniq[:, x]) for x in range(3))
+    simulate_many(um, un, uk, p["h"], p["w"], p["df"], p["timing"], p["db"], p["cap_a"], p["cap_b"],
+                  p["cap_c"], p["ab"], p["bb"], p["ob"], p["inv_bw"], p["lat"], raw)
+    raw = raw[inverse]
+    res: dict[str, np.ndarray] = {}
+    for x, name in enumerate(RES_FIELDS):
+        col = raw[:, x]
+        res[name] = col.astype(np.int64) if not name.startswith(("dram_", "peak_")) else col.copy()
+    macs = m * n * k
+    pes = float(p["h"] * p["w"])
+    res["macs"] = macs
+    res["utilization"] = macs / (np.maximum(res["total_cycles"], 1) * pes)
+    res["compute_utilization"] = macs / (np.maximum(res["compute_cycles"], 1) * pes)
+    if trace_dir is not None:
+        from simulator.cycle.trace import write_traces
+
+        root = Path(trace_dir)
+        for g in range(m.size):
+            sub = root if m.size == 1 else root / f"gemm_{g:04d}"
+            write_traces(sub, int(m[g]), int(n[g]), int(k[g]), p)
+    return res
+
+
+def functional_gemm(
+    a: np.ndarray, b: np.ndarray, arch: ArchSpec, *, timing: str | None = None
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Compute ``A @ B`` by moving the operands through the simulated PEs of ``arch``'s array.
+
+    Integer inputs accumulate in int64 (exact), floats in float64. ``stats`` holds the cycle-level
+    figures of ``simulate_gemms`` for this shape (memory model with 1-byte elements), the SRAM reads and
+    writes counted by the functional kernels (``functional_sram_*``), ``pe_updates`` and
+    ``pe_updates_per_s``.
+    """
+    from simulator.cycle.functional import functional_product
+
+    a = np.asarray(a)
+    b = np.asarray(b)
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[0]:
+        raise InputError(f"shapes {a.shape} and {b.shape} do not form a GEMM A(MxK) . B(KxN)", key="A, B")
+    if a.size == 0 or b.size == 0:
+        raise InputError("GEMM dimensions must be >= 1", key="A, B")
+    if a.dtype.kind in "iub" and b.dtype.kind in "iub":
+        dtype = np.int64
+    elif a.dtype.kind in "iubf" and b.dtype.kind in "iubf":
+        dtype = np.float64
+    else:
+        raise InputError(f"dtypes {a.dtype}, {b.dtype} are not allowed (allowed: integer or float)", key="A, B")
+    p = memory_params(arch, 1.0, 1.0, 1.0, timing)
+    h, w, df = p["h"], p["w"], p["df"]
+    mdim, kdim = a.shape
+    ndim = b.shape[1]
+    t = kdim if df == OS else (mdim if df != IS else ndim)
+    length = int(event_length(h, w, t, df, p["timing"]))
+    a64 = np.ascontiguousarray(a, dtype=dtype)
+    b64 = np.ascontiguousarray(b, dtype=dtype)
+    t0 = time.perf_counter()
+    out, counts, updates = functional_product(a64, b64, h, w, df, length, length, h)
+    elapsed = time.perf_counter() - t0
+    sim = simulate_gemms(mdim, ndim, kdim, arch, timing=timing)
+    stats: dict[str, Any] = {key: v[0].item() for key, v in sim.items()}
+    stats.update(
+        functional_sram_ifmap_reads=int(counts[0]),
+        functional_sram_filter_reads=int(counts[1]),
+        functional_sram_ofmap_writes=int(counts[2]),
+        pe_updates=int(updates),
+        elapsed_s=elapsed,
+        pe_updates_per_s=updates / elapsed if elapsed > 0 else float("inf"),
+        scalesim_timing=p["timing"] == T_SCALESIM,
+    )
+    return out, stats
