@@ -37,7 +37,9 @@ WORKLOAD_COLUMNS: tuple[str, ...] = ("model", "seq_len", "phase", "batch", "cont
 # Per-op columns summed into op-kind rows (when the simulator reports them).
 OP_SUM_COLUMNS: tuple[str, ...] = ("cycles", "stall_cycles", "latency_s", "energy_pj", "dram_bytes", "macs")
 
-Evaluator = Callable[[Any, WorkloadKey, str], tuple[dict[str, Any], "pd.DataFrame | None"]]
+# An evaluator maps (ArchSpec, WorkloadKey, engine) to (totals, per-op columns): the totals dict of
+# simulator.run.Result and a DataFrame or mapping of equal-length per-op columns (with ``kind``).
+Evaluator = Callable[[Any, WorkloadKey, str], tuple[dict[str, Any], Any]]
 
 
 @dataclass
@@ -82,19 +84,19 @@ def _recipe_fingerprint(recipe: str) -> str:
 # ---- workload construction -------------------------------------------------------------------------
 
 
-def load_recipes(text: str) -> list[Any]:
-    """'nm-2of4+w8a8' -> the loaded recipes, in application order ('none' -> [])."""
+def load_recipes(text: str) -> Any:
+    """Validate a recipe name / YAML path / '+'-joined names ('none' -> None)."""
     from workloads.compress import load_recipe
 
     if text in ("", "none"):
-        return []
-    return [load_recipe(name) for name in text.split("+")]
+        return None
+    return load_recipe(text)
 
 
 @lru_cache(maxsize=64)
 def build_workload_cached(key: WorkloadKey) -> Any:
+    """The (compressed) workload of a key, built once per process."""
     from workloads.compress import apply_recipe
-
     from workloads.zoo import build_workload
 
     kwargs: dict[str, Any] = {"seq_len": key.seq_len, "batch": key.batch, "phase": key.phase}
@@ -103,10 +105,9 @@ def build_workload_cached(key: WorkloadKey) -> Any:
         kwargs["new_tokens"] = key.new_tokens
     if key.image_size is not None:
         kwargs["image_size"] = key.image_size
-    wl = build_workload(key.model, **kwargs)
-    for recipe in load_recipes(key.recipe):
-        wl = apply_recipe(wl, recipe)
-    return wl
+    if key.recipe in ("", "none"):
+        return build_workload(key.model, **kwargs)
+    return apply_recipe(key.model, key.recipe, **kwargs)
 
 
 @lru_cache(maxsize=64)
@@ -130,7 +131,7 @@ def simulate_point(arch: Any, workload: WorkloadKey, engine: str) -> tuple[dict[
     from simulator.run import simulate
 
     result = simulate(build_workload_cached(workload), arch, engine=engine)
-    return dict(result.totals), result.ops
+    return dict(result.totals), result.columns
 
 
 @lru_cache(maxsize=16)
@@ -157,6 +158,9 @@ def total_row(totals: dict[str, Any], accuracy: float) -> dict[str, Any]:
             if k == "energy_breakdown_pj":
                 for comp, e in v.items():
                     row[f"energy_{comp}_pj"] = float(e)
+            elif k == "area_breakdown_mm2":
+                for comp, a in v.items():
+                    row[f"area_{comp}_mm2"] = float(a)
             continue
         v = _scalar(v)
         if isinstance(v, (int, float)) and not isinstance(v, bool):
@@ -170,15 +174,16 @@ def total_row(totals: dict[str, Any], accuracy: float) -> dict[str, Any]:
     return row
 
 
-def op_kind_rows(ops: pd.DataFrame | None) -> list[dict[str, Any]]:
-    """Sum the per-op table by op kind (numeric figures only)."""
-    if ops is None or len(ops) == 0 or "kind" not in ops.columns:
+def op_kind_rows(ops: Any) -> list[dict[str, Any]]:
+    """Sum the per-op table (DataFrame or mapping of columns) by op kind (numeric figures only)."""
+    if ops is None or "kind" not in ops or len(ops["kind"]) == 0:
         return []
-    cols = [c for c in ops.columns if c in OP_SUM_COLUMNS or (c.startswith("energy_") and c.endswith("_pj"))]
-    codes, kinds = pd.factorize(ops["kind"].astype(str), sort=True)
+    names = list(ops.columns) if isinstance(ops, pd.DataFrame) else list(ops)
+    cols = [c for c in names if c in OP_SUM_COLUMNS or (c.startswith("energy_") and c.endswith("_pj"))]
+    codes, kinds = pd.factorize(np.asarray(ops["kind"]).astype(str), sort=True)
     out = [{"op_kind": str(k)} for k in kinds]
     for c in cols:
-        v = pd.to_numeric(ops[c], errors="coerce").to_numpy(dtype=float)
+        v = np.asarray(ops[c], dtype=float)
         sums = np.bincount(codes, weights=np.nan_to_num(v), minlength=len(kinds))
         for i, s in enumerate(sums):
             out[i][c] = float(s)
