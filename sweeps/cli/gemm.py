@@ -16,7 +16,12 @@ def register(sub: argparse._SubParsersAction) -> None:
             "Examples:\n"
             "  tasim gemm --arch edge-32 --m 128 --n 3072 --k 768\n"
             "  tasim gemm --arch tpuv1 --m 512 --n 1024 --k 1024 --timing scalesim --json\n"
-            "  tasim gemm --arch gemmini --set array.dataflow=os --m 64 --n 64 --k 64"
+            "  tasim gemm --arch gemmini --set array.dataflow=os --m 64 --n 64 --k 64\n"
+            "  tasim gemm --arch edge-32 --m 128 --n 3072 --k 768 --engine cycle --set dram.bandwidth_gbps=4\n"
+            "  tasim gemm --arch edge-32 --m 64 --n 64 --k 64 --engine cycle --trace traces/ --a-bytes 0.5\n"
+            "\n"
+            "--trace DIR (cycle engine) writes IFMAP/FILTER/OFMAP_SRAM_TRACE.csv (cycle, address per port,\n"
+            "-1 idle) and DRAM_TRACE.csv (start_cycle, end_cycle, operand, direction, bytes), streamed in chunks."
         ),
         formatter_class=helpfmt(),
     )
@@ -26,15 +31,30 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--k", type=positive_int, required=True, help="reduction dimension")
     p.add_argument("--timing", choices=["default", "scalesim"], default=None, help="timing model (default: the arch's)")
     p.add_argument("--engine", choices=["analytical", "cycle"], default="analytical")
+    p.add_argument("--a-bytes", type=_pos_float, default=1.0, help="bytes per element of A (ifmap), e.g. 0.5 for int4")
+    p.add_argument("--b-bytes", type=_pos_float, default=1.0, help="bytes per element of B (filter)")
+    p.add_argument("--out-bytes", type=_pos_float, default=1.0, help="bytes per element of C (ofmap, partial sums)")
+    p.add_argument("--trace", metavar="DIR", default=None, help="stream per-cycle SRAM/DRAM trace CSVs to DIR (cycle engine)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)
+
+
+def _pos_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not (value > 0 and value < float("inf")):
+        raise argparse.ArgumentTypeError(f"{value} is out of range (allowed: > 0)")
+    return value
 
 
 def run(args: argparse.Namespace) -> int:
     from simulator.gemm import run_gemm
 
     arch = load_arch_from_args(args)
-    res = run_gemm(arch, args.m, args.n, args.k, engine=args.engine, timing=args.timing)
+    res = run_gemm(arch, args.m, args.n, args.k, engine=args.engine, timing=args.timing, a_bytes=args.a_bytes,
+                   b_bytes=args.b_bytes, out_bytes=args.out_bytes, trace_dir=args.trace)
     if args.json:
         print_json(res)
         return 0
@@ -50,6 +70,8 @@ def run(args: argparse.Namespace) -> int:
         ("SRAM writes", ", ".join(f"{k} {v:,}" for k, v in res["sram_writes"].items())),
         ("DRAM read bytes", ", ".join(f"{k} {v:,}" for k, v in res["dram_read_bytes"].items())),
         ("DRAM write bytes", ", ".join(f"{k} {v:,}" for k, v in res["dram_write_bytes"].items())),
+        ("peak buffer bytes", ", ".join(f"{k} {v:,}" for k, v in res["peak_buffer_bytes"].items())),
+        ("engine", f"{res['engine']}"),
         ("elapsed", f"{res['elapsed_s'] * 1e3:.3f} ms"),
     ]
     width = max(len(k) for k, _ in rows)

@@ -1,0 +1,248 @@
+"""SCALE-Sim-style traces, streamed to CSV in bounded chunks.
+
+Files written for one GEMM:
+
+* ``IFMAP_SRAM_TRACE.csv``, ``FILTER_SRAM_TRACE.csv``, ``OFMAP_SRAM_TRACE.csv`` -- one row per cycle in
+  which that buffer is accessed: ``cycle, addr_port0, addr_port1, ...`` with ``-1`` for an idle port
+  (SCALE-Sim's layout; addresses use SCALE-Sim's default offsets: A[m, k] = m*K + k,
+  B[k, n] = 10,000,000 + k*N + n, C[m, n] = 20,000,000 + m*N + n). Cycles without any access are
+  omitted (SCALE-Sim writes them as all ``-1``).
+* ``DRAM_TRACE.csv`` -- one row per DRAM transfer segment at constant rate:
+  ``start_cycle, end_cycle, operand, direction, bytes`` (the per-cycle byte flow is ``bytes`` spread
+  evenly over ``[start, end)``; SCALE-Sim lists the addresses per cycle instead).
+
+Memory stays bounded: the SRAM traces are produced window by window (a few MB per chunk) and the DRAM
+trace fold range by fold range; only the fold start cycles (8 bytes per fold) are held.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numba import njit
+
+from simulator.cycle.engine import RES_FIELDS, event_length, simulate_one
+from simulator.memory import IS, OS, T_PREFETCH, buffer_modes, ceil_cycles, fold_compute, fold_io, geometry
+from workloads.errors import InputError
+
+MAX_TRACE_FOLDS = 5_000_000
+IFMAP_BASE, FILTER_BASE, OFMAP_BASE = 0, 10_000_000, 20_000_000
+
+
+@njit(cache=True)
+def _fold_offset(f: int, h: int, df: int, timing: int) -> int:
+    # default timing with prefetch: a WS/IS fold's preload happens in the previous fold's window
+    if df != OS and timing == T_PREFETCH and f > 0:
+        return -h
+    return 0
+
+
+@njit(cache=True)
+def fill_sram_window(
+    which: int, lo: int, hi: int, f_lo: int, fold_start: np.ndarray, m: int, n: int, k: int,
+    h: int, w: int, df: int, timing: int, buf: np.ndarray,
+) -> int:
+    """Fill ``buf[c - lo, 1 + port]`` with addresses of buffer ``which`` (0 ifmap, 1 filter, 2 ofmap)
+    for cycles [lo, hi). Returns the first fold that may still touch cycles >= hi."""
+    sr, sc, t, rf, cf = geometry(m, n, k, h, w, df)
+    ni = cf if df == OS else rf
+    nf = fold_start.shape[0]
+    length = event_length(h, w, t, df, timing)
+    nports = buf.shape[1] - 1
+    for c in range(hi - lo):
+        buf[c, 0] = lo + c
+        for x in range(nports):
+            buf[c, 1 + x] = -1
+    first_live = nf
+    for f in range(f_lo, nf):
+        base = fold_start[f] + _fold_offset(f, h, df, timing)
+        if base >= hi:
+            if first_live == nf:
+                first_live = f
+            break
+        if base + length > hi and first_live == nf:
+            first_live = f
+        if base + length <= lo:
+            continue
+        o = f // ni
+        q = f - o * ni
+        if df == OS:
+            i, j = o, q
+        else:
+            i, j = q, o
+        rows = h if i < rf - 1 else sr - (rf - 1) * h
+        cols = w if j < cf - 1 else sc - (cf - 1) * w
+        i0 = i * h
+        j0 = j * w
+        e_lo = max(0, lo - base)
+        e_hi = min(length, hi - base)
+        for e in range(e_lo, e_hi):
+            row = base + e - lo
+            if df == OS:
+                if which == 0:
+                    for r in range(rows):
+                        s = e - r
+                        if 0 <= s < t:
+                            buf[row, 1 + r] = IFMAP_BASE + (i0 + r) * k + s
+                elif which == 1:
+                    for cc in range(cols):
+                        s = e - cc
+                        if 0 <= s < t:
+                            buf[row, 1 + cc] = FILTER_BASE + s * n + j0 + cc
+                else:
+                    for cc in range(cols):
+                        if timing == 0:
+                            r = e - cc - t + 1
+                        else:
+                            r = cc + t + 2 * h - 2 - e
+                        if 0 <= r < rows:
+                            buf[row, 1 + cc] = OFMAP_BASE + (i0 + r) * n + j0 + cc
+                continue
+            pre = which == (1 if df != IS else 0)
+            streamed = which == (0 if df != IS else 1)
+            if pre:
+                if e < rows:
+                    kk = i0 + rows - 1 - e
+                    for cc in range(cols):
+                        if df == IS:
+                            buf[row, 1 + cc] = IFMAP_BASE + (j0 + cc) * k + kk
+                        else:
+                            buf[row, 1 + cc] = FILTER_BASE + kk * n + j0 + cc
+            elif streamed:
+                for r in range(rows):
+                    s = e - h - r
+                    if 0 <= s < t:
+                        if df == IS:
+                            buf[row, 1 + r] = FILTER_BASE + (i0 + r) * n + s
+                        else:
+                            buf[row, 1 + r] = IFMAP_BASE + s * k + i0 + r
+            else:
+                for cc in range(cols):
+                    s = e - 2 * h + 1 - cc
+                    if 0 <= s < t:
+                        if df == IS:
+                            buf[row, 1 + cc] = OFMAP_BASE + (j0 + cc) * n + s
+                        else:
+                            buf[row, 1 + cc] = OFMAP_BASE + s * n + j0 + cc
+    return min(first_live, nf)
+
+
+@njit(cache=True)
+def fill_dram_segments(
+    f_lo: int, f_hi: int, fold_start: np.ndarray, total_end: int, m: int, n: int, k: int, h: int, w: int,
+    df: int, timing: int, db: bool, cap_a: float, cap_b: float, cap_c: float, ab: float, bb: float,
+    ob: float, inv_bw: float, lat: float, seg: np.ndarray,
+) -> int:
+    """DRAM transfer segments (start, end, operand 0 A / 1 B / 2 C, direction 0 read / 1 write, bytes)
+    issued in the windows of folds [f_lo, f_hi) (fold -1 = prologue, fold nf = epilogue)."""
+    sr, sc, t, rf, cf = geometry(m, n, k, h, w, df)
+    ma, mb, mc = buffer_modes(m, n, k, h, w, df, db, cap_a, cap_b, cap_c, ab, bb, ob)
+    ni = cf if df == OS else rf
+    nf = fold_start.shape[0]
+    ns = 0
+    for f in range(f_lo, f_hi):
+        # window of fold f: write outputs (prev fold if double-buffered, else this one) then load f+1
+        if f == -1:
+            start = 0.0
+            st = 0.0
+            nxt = 0
+        elif f == nf:
+            st = fold_io((nf - 1) // ni, (nf - 1) % ni, df, m, n, k, h, w, ma, mb, mc, ab, bb, ob)[3]
+            start = float(total_end - ceil_cycles(st * inv_bw))
+            nxt = -1
+        else:
+            start = float(fold_start[f])
+            if db:
+                st = 0.0
+                if f > 0:
+                    st = fold_io((f - 1) // ni, (f - 1) % ni, df, m, n, k, h, w, ma, mb, mc, ab, bb, ob)[3]
+            else:
+                start += fold_compute(f, nf, h, w, t, df, timing)
+                st = fold_io(f // ni, f % ni, df, m, n, k, h, w, ma, mb, mc, ab, bb, ob)[3]
+            nxt = f + 1 if f + 1 < nf else -1
+        if f == nf and not db:
+            continue
+        tt = start
+        if st > 0.0:
+            seg[ns, 0] = tt
+            seg[ns, 1] = tt + st * inv_bw
+            seg[ns, 2] = 2
+            seg[ns, 3] = 1
+            seg[ns, 4] = st
+            ns += 1
+            tt += st * inv_bw
+        if nxt >= 0:
+            la, lb, lc, _ = fold_io(nxt // ni, nxt % ni, df, m, n, k, h, w, ma, mb, mc, ab, bb, ob)
+            if la + lb + lc > 0.0:
+                tt = max(tt, start + lat)
+                for opnd in range(3):
+                    byts = (la, lb, lc)[opnd]
+                    if byts > 0.0:
+                        seg[ns, 0] = tt
+                        seg[ns, 1] = tt + byts * inv_bw
+                        seg[ns, 2] = opnd
+                        seg[ns, 3] = 0
+                        seg[ns, 4] = byts
+                        ns += 1
+                        tt += byts * inv_bw
+    return ns
+
+
+def _ports(which: int, df: int, h: int, w: int) -> int:
+    if which == 2:
+        return w
+    if df == OS:
+        return h if which == 0 else w
+    if df == IS:
+        return w if which == 0 else h
+    return h if which == 0 else w
+
+
+def write_traces(out_dir: Path, m: int, n: int, k: int, p: dict[str, Any], chunk_bytes: int = 32 << 20) -> dict[str, Any]:
+    """Simulate one GEMM and stream its SRAM and DRAM traces to ``out_dir``; returns the figures."""
+    sr, sc, t, rf, cf = geometry(m, n, k, p["h"], p["w"], p["df"])
+    nf = int(rf * cf)
+    if nf > MAX_TRACE_FOLDS:
+        raise InputError(f"{nf} folds is too many to trace (allowed: <= {MAX_TRACE_FOLDS})", key="--trace")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    fold_start = np.zeros(nf, dtype=np.int64)
+    res = np.zeros(len(RES_FIELDS))
+    args = (p["h"], p["w"], p["df"], p["timing"], p["db"], p["cap_a"], p["cap_b"], p["cap_c"],
+            p["ab"], p["bb"], p["ob"], p["inv_bw"], p["lat"])
+    simulate_one(m, n, k, *args, res, fold_start)
+    off = 1 if p["timing"] == 0 else 0
+    total_end = int(res[2]) + off
+    length = int(event_length(p["h"], p["w"], t, p["df"], p["timing"]))
+    last_cycle = int(fold_start[-1]) + length
+    for which, name in enumerate(("IFMAP", "FILTER", "OFMAP")):
+        ports = _ports(which, p["df"], p["h"], p["w"])
+        chunk = max(256, chunk_bytes // (8 * (ports + 1)))
+        buf = np.empty((chunk, ports + 1), dtype=np.int64)
+        f_lo = 0
+        with open(out_dir / f"{name}_SRAM_TRACE.csv", "w") as fh:
+            lo = 0
+            while lo < last_cycle and f_lo < nf:
+                hi = min(lo + chunk, last_cycle)
+                f_lo = fill_sram_window(which, lo, hi, f_lo, fold_start, m, n, k, p["h"], p["w"], p["df"],
+                                        p["timing"], buf[: hi - lo])
+                rows = buf[: hi - lo]
+                rows = rows[(rows[:, 1:] >= 0).any(axis=1)]
+                if rows.size:
+                    np.savetxt(fh, rows, fmt="%d", delimiter=", ")
+                lo = hi
+    names = np.array(["ifmap", "filter", "ofmap"])
+    dirs = np.array(["read", "write"])
+    seg = np.empty((4 * 65536, 5))
+    with open(out_dir / "DRAM_TRACE.csv", "w") as fh:
+        fh.write("start_cycle,end_cycle,operand,direction,bytes\n")
+        if p["inv_bw"] > 0.0:
+            for f_lo in range(-1, nf + 1, 65536):
+                f_hi = min(f_lo + 65536, nf + 1)
+                ns = fill_dram_segments(f_lo, f_hi, fold_start, total_end, m, n, k, *args, seg)
+                s = seg[:ns]
+                for row in range(ns):
+                    fh.write(f"{int(np.floor(s[row, 0]))},{int(np.ceil(s[row, 1] - 1e-9))},"
+                             f"{names[int(s[row, 2])]},{dirs[int(s[row, 3])]},{s[row, 4]:g}\n")
+    return {name: res[x] for x, name in enumerate(RES_FIELDS)}
