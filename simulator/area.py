@@ -1,0 +1,46 @@
+"""Area model (docs/energy.md): PE array + SRAM + vector unit, scaled to ``tech.node_nm``.
+
+* array: ``rows * cols * count * pe_area_um2 * array_overhead * (node/45)**node_exponent``, where
+  ``pe_area_um2`` is multiplier + accumulator adder at 45 nm (Horowitz table: 8b mult 282 um^2,
+  32b add 137 um^2, fp16 mult 1640, fp32 mult 7700, fp16 add 1360, fp32 add 4184) times the precision
+  mode factor (bit fusion 2.5x) and the sparse-support factor.
+* SRAM: total buffer MiB * (mm^2 per MB at the node), log-log interpolated between the 45/28/16/7 nm
+  table points (6.0 / 3.0 / 1.6 / 0.6 mm^2 per MB), extrapolated from the nearest segment.
+* vector: ``lanes * vector_lane_um2 * (node/45)**node_exponent``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from simulator.arch import ArchSpec
+from simulator.precision import pe_area_um2
+
+
+def sram_mm2_per_mb(arch: ArchSpec) -> float:
+    a = arch.area
+    nodes = np.array([7.0, 16.0, 28.0, 45.0])
+    vals = np.array([a.sram_mm2_per_mb_7nm, a.sram_mm2_per_mb_16nm, a.sram_mm2_per_mb_28nm, a.sram_mm2_per_mb_45nm])
+    x = np.log(arch.tech.node_nm)
+    lx, lv = np.log(nodes), np.log(np.maximum(vals, 1e-12))
+    i = int(np.clip(np.searchsorted(lx, x) - 1, 0, len(lx) - 2))
+    slope = (lv[i + 1] - lv[i]) / (lx[i + 1] - lx[i])
+    return float(np.exp(lv[i] + slope * (x - lx[i])))
+
+
+def logic_scale(arch: ArchSpec) -> float:
+    return (arch.tech.node_nm / 45.0) ** arch.area.node_exponent
+
+
+def area_breakdown_mm2(arch: ArchSpec) -> dict[str, float]:
+    """``{"array", "sram", "vector", "total"}`` in mm^2."""
+    s = logic_scale(arch)
+    array = arch.num_pes * pe_area_um2(arch.pe, arch.area) * arch.area.array_overhead * s * 1e-6
+    sram_mib = sum(arch.buffers.sizes_bytes()) * arch.array.count / 2**20
+    sram = sram_mib * sram_mm2_per_mb(arch)
+    vector = arch.vector.lanes * arch.area.vector_lane_um2 * s * 1e-6
+    return {"array": array, "sram": sram, "vector": vector, "total": array + sram + vector}
+
+
+def area_mm2(arch: ArchSpec) -> float:
+    return area_breakdown_mm2(arch)["total"]

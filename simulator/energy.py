@@ -1,0 +1,83 @@
+"""Energy model: per-component energy of GEMMs from access counts (docs/energy.md).
+
+Components (the keys of every breakdown, in this order): ``mac``, ``sram_ifmap``, ``sram_filter``,
+``sram_ofmap``, ``dram``, ``vector``, ``leakage``.
+
+* MAC: ``macs_executed * E_mac(bits, kind, dataflow) * mac_gate * f_E`` (:func:`precision.mac_energy_pj`).
+* SRAM: ``bits read * e_read + bits written * e_read * sram_write_factor`` per buffer, with
+  ``e_read = sram_read_pj_per_bit_coeff * bank_KB**sram_read_exponent * f_E`` (Horowitz: 8 KB, 64-bit
+  read = 10 pJ; 32 KB = 20 pJ; 1 MB = 100 pJ) and ``bank_KB = min(buffer_KiB / banks, sram_max_bank_kib)``.
+  DRAM fills are SRAM writes; ofmap (accumulator) accesses are ``acc_bits`` wide.
+* DRAM: ``bytes * 8 * pJ/bit`` of the interface (``dram.kind``), not node-scaled.
+* leakage: ``leakage_mw * latency``.
+* ``f_E = (node_nm / 45) ** node_exponent``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from simulator.arch import ArchSpec
+
+COMPONENTS: tuple[str, ...] = ("mac", "sram_ifmap", "sram_filter", "sram_ofmap", "dram", "vector", "leakage")
+
+
+def node_factor(arch: ArchSpec) -> float:
+    """f_E: energy of the same circuit at ``tech.node_nm`` relative to 45 nm."""
+    return (arch.tech.node_nm / 45.0) ** arch.energy.node_exponent
+
+
+def dram_pj_per_bit(arch: ArchSpec) -> float:
+    """Energy per DRAM bit of the interface (``energy.dram_pj_per_bit`` overrides the kind's default)."""
+    if arch.energy.dram_pj_per_bit is not None:
+        return float(arch.energy.dram_pj_per_bit)
+    return float(getattr(arch.energy, f"dram_{arch.dram.kind}_pj_per_bit"))
+
+
+def sram_read_pj_per_bit(buffer_bytes: float, arch: ArchSpec) -> float:
+    """Read energy per bit of one buffer at the arch's node (bank size from ``buffers.banks``)."""
+    e = arch.energy
+    bank_kib = min(max(buffer_bytes / 1024.0 / arch.buffers.banks, 1e-3), e.sram_max_bank_kib)
+    return e.sram_read_pj_per_bit_coeff * bank_kib**e.sram_read_exponent * node_factor(arch)
+
+
+def buffer_read_pj_per_bit(arch: ArchSpec) -> tuple[float, float, float]:
+    """(ifmap, filter, ofmap) SRAM read energy per bit."""
+    ifm, fil, ofm = arch.buffers.sizes_bytes()
+    return sram_read_pj_per_bit(ifm, arch), sram_read_pj_per_bit(fil, arch), sram_read_pj_per_bit(ofm, arch)
+
+
+def gemm_energy_pj(
+    arch: ArchSpec,
+    res: dict[str, np.ndarray],
+    *,
+    macs_executed: np.ndarray,
+    mac_pj: np.ndarray,
+    a_bits: np.ndarray,
+    b_bits: np.ndarray,
+    dram_bytes: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """Energy of one instance of each GEMM row, per component (pJ arrays).
+
+    ``res`` is the engine answer (SRAM access counts in elements of the streamed K_eff grid, DRAM bytes);
+    ``a_bits``/``b_bits`` are bits per such element (packing and compression folded in);
+    ``mac_pj`` the node-scaled, gated energy per executed MAC.
+    """
+    e_if, e_fil, e_of = buffer_read_pj_per_bit(arch)
+    wf = arch.energy.sram_write_factor
+    acc = arch.pe.acc_bits
+    fill_a = res["dram_ifmap_read_bytes"] * 8.0
+    fill_b = res["dram_filter_read_bytes"] * 8.0
+    of_reads = res.get("sram_ofmap_reads", 0.0)
+    return {
+        "mac": macs_executed * mac_pj,
+        "sram_ifmap": (res["sram_ifmap_reads"] * a_bits + fill_a * wf) * e_if,
+        "sram_filter": (res["sram_filter_reads"] * b_bits + fill_b * wf) * e_fil,
+        "sram_ofmap": (res["sram_ofmap_writes"] * acc * wf + of_reads * acc) * e_of,
+        "dram": dram_bytes * 8.0 * dram_pj_per_bit(arch),
+    }
+
+
+def leakage_pj(arch: ArchSpec, latency_s: float) -> float:
+    """Static energy over ``latency_s`` (mW * s = 1e9 pJ)."""
+    return arch.energy.leakage_mw * 1e9 * latency_s
