@@ -1,0 +1,131 @@
+"""``tasim simulate``: one transformer workload on one accelerator (totals + per-op table)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from sweeps.cli._common import add_arch_args, helpfmt, load_arch_from_args, positive_int, print_json
+
+
+def add_workload_args(p: argparse.ArgumentParser) -> None:
+    """Model, shape, phase and compression arguments shared by ``simulate`` and ``compare``."""
+    p.add_argument("--model", required=True, help="zoo model (see `tasim models`) or a model YAML file")
+    p.add_argument("--seq-len", type=positive_int, default=None, help="sequence length (prefill; default 128)")
+    p.add_argument("--batch", type=positive_int, default=1, help="batch size (default 1)")
+    p.add_argument("--phase", choices=["prefill", "decode"], default="prefill")
+    p.add_argument("--context", type=int, default=None, help="decode: tokens already in the KV cache")
+    p.add_argument("--new-tokens", type=positive_int, default=1, help="decode: tokens generated (default 1)")
+    p.add_argument("--image-size", type=positive_int, default=None, help="vision models: image size in pixels")
+    p.add_argument("--compress", default=None, metavar="RECIPE",
+                   help="compression recipe name or YAML file, '+'-joined to compose (e.g. nm-2of4+w8a8)")
+    p.add_argument("--engine", choices=["analytical", "cycle"], default="analytical")
+
+
+def build_from_args(args: argparse.Namespace) -> Any:
+    from workloads.zoo import build_workload
+
+    kw: dict[str, Any] = {"seq_len": args.seq_len, "batch": args.batch, "phase": args.phase,
+                          "image_size": args.image_size}
+    if args.phase == "decode":
+        kw["context"] = args.context
+        kw["new_tokens"] = args.new_tokens
+    w = build_workload(args.model, **kw)
+    if args.compress:
+        from workloads.compress import apply_recipe
+
+        w = apply_recipe(w, args.compress)
+    return w
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "simulate",
+        help="simulate a transformer workload on an accelerator (latency, energy, area)",
+        description="Simulate a whole transformer (GEMMs on the array, softmax/norms/activations on the vector "
+                    "unit) and print totals and the per-op table.",
+        epilog=(
+            "Examples:\n"
+            "  tasim simulate --arch tpuv1 --model bert-base --seq-len 128\n"
+            "  tasim simulate --arch sparse-2of4 --model bert-base --compress nm-2of4+w8a8 --format json\n"
+            "  tasim simulate --arch hbm-llm --model llama2-7b --phase decode --context 2048 --new-tokens 128\n"
+            "  tasim simulate --arch bitfusion --set pe.min_bits=4 --model distilbert --compress w4a8 "
+            "--format csv -o ops.csv"
+        ),
+        formatter_class=helpfmt(),
+    )
+    add_arch_args(p)
+    add_workload_args(p)
+    p.add_argument("--format", choices=["table", "json", "csv"], default="table",
+                   help="table (readable), json ({'totals', 'ops'}) or csv (the per-op table)")
+    p.add_argument("-o", "--output", default=None, metavar="FILE", help="write to FILE instead of stdout")
+    p.set_defaults(func=run)
+
+
+def _fmt_si(v: float, unit: str) -> str:
+    for scale, prefix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, ""), (1e-3, "m"), (1e-6, "u"),
+                          (1e-9, "n"), (1e-12, "p")):
+        if abs(v) >= scale:
+            return f"{v / scale:.4g} {prefix}{unit}"
+    return f"{v:.4g} {unit}"
+
+
+def totals_table(res: Any, arch: Any) -> str:
+    t = res.totals
+    b = t["energy_breakdown_pj"]
+    e = t["energy_pj"] or 1.0
+    rows = [
+        ("accelerator", f"{arch.name}: {arch.array.rows}x{arch.array.cols}"
+                        f"{' x' + str(arch.array.count) if arch.array.count > 1 else ''} {arch.array.dataflow}, "
+                        f"{arch.pe.native_bits}b {arch.pe.number_kind} {arch.pe.precision_mode}, sparsity "
+                        f"{arch.pe.sparsity}, {arch.tech.node_nm:g} nm"),
+        ("workload", res.workload),
+        ("latency", _fmt_si(t["latency_s"], "s") + f"  ({t['cycles']:,.0f} cycles; GEMM {t['gemm_cycles']:,.0f},"
+                                                 f" vector {t['vector_cycles']:,.0f}, stalls {t['stall_cycles']:,.0f})"),
+        ("energy", _fmt_si(t["energy_pj"] * 1e-12, "J") + "  (" + ", ".join(
+            f"{k} {100 * v / e:.1f}%" for k, v in b.items() if v > 0) + ")"),
+        ("area", f"{t['area_mm2']:.3f} mm^2  (" + ", ".join(
+            f"{k} {v:.3f}" for k, v in t["area_breakdown_mm2"].items()) + ")"),
+        ("MACs", f"{t['macs']:,.0f}"),
+        ("DRAM traffic", _fmt_si(t["dram_bytes"], "B")),
+        ("utilization", f"{100 * t['utilization']:.2f} % of the array during GEMMs"),
+        ("peak / effective", f"{t['peak_tops']:.2f} / {t['effective_tops']:.3f} TOPS (2 ops per MAC)"),
+        ("efficiency", f"{t['tops_per_w']:.3f} TOPS/W, {t['power_w']:.3f} W"),
+        ("throughput", f"{t['inferences_per_s']:.4g} inferences/s"
+                       + (f", {t['tokens_per_s']:.4g} tokens/s" if "tokens_per_s" in t else "")),
+    ]
+    width = max(len(k) for k, _ in rows)
+    return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
+
+
+def ops_table(res: Any) -> str:
+    df = res.ops
+    cols = ["op", "kind", "count", "macs", "cycles", "stall_cycles", "energy_pj", "dram_bytes", "utilization"]
+    return df[cols].to_string(index=False, float_format=lambda x: f"{x:.4g}")
+
+
+def run(args: argparse.Namespace) -> int:
+    import json
+
+    from simulator.run import simulate
+
+    arch = load_arch_from_args(args)
+    wl = build_from_args(args)
+    res = simulate(wl, arch, engine=args.engine)
+    out = open(args.output, "w") if args.output else sys.stdout  # noqa: SIM115 - closed below
+    try:
+        if args.format == "json":
+            if args.output:
+                json.dump(res.to_dict(), out, indent=2)
+                out.write("\n")
+            else:
+                print_json(res.to_dict())
+        elif args.format == "csv":
+            res.ops.to_csv(out, index=False)
+        else:
+            out.write(totals_table(res, arch) + "\n\n" + ops_table(res) + "\n")
+    finally:
+        if args.output:
+            out.close()
+    return 0
