@@ -1,0 +1,95 @@
+"""``tasim plot DIR --kind ...``: figures of a sweep (PNG and SVG)."""
+
+from __future__ import annotations
+
+import argparse
+
+from sweeps.cli._common import helpfmt
+
+KINDS = ("pareto", "matrix", "breakdown", "heatmap", "accuracy", "report")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "plot",
+        help="plot a sweep: Pareto front, objective matrix, op-kind breakdown, utilization heatmap, accuracy",
+        description=(
+            "Write PNG and SVG figures of a results directory. --kind report regenerates every figure\n"
+            "plus report.md and report.html."
+        ),
+        epilog=(
+            "Examples:\n"
+            "  tasim plot results/quickstart --kind pareto --x latency_s --y energy_pj --color pe.precision_mode\n"
+            "  tasim plot results/quickstart --kind matrix --objectives latency_s,energy_pj,area_mm2\n"
+            "  tasim plot results/quickstart --kind heatmap --value utilization\n"
+            "  tasim plot results/quickstart --kind breakdown --model bert-base\n"
+            "  tasim plot results/quickstart --kind accuracy\n"
+            "  tasim plot results/quickstart --kind report"
+        ),
+        formatter_class=helpfmt(),
+    )
+    p.add_argument("dir", metavar="DIR", help="results directory")
+    p.add_argument("--kind", choices=KINDS, default="pareto")
+    p.add_argument("--x", default=None, help="pareto: x objective (default: the spec's first; COLUMN:max allowed)")
+    p.add_argument("--y", default=None, help="pareto: y objective (default: the spec's second)")
+    p.add_argument("--objectives", default=None, help="matrix: comma-separated objectives")
+    p.add_argument("--color", default=None, help="column that colours the front (default: the first axis)")
+    p.add_argument("--value", default="utilization", help="heatmap: the column shown (best over other axes)")
+    p.add_argument("--model", default=None, help="only this model's points")
+    p.add_argument("--points", default=None, help="breakdown: comma-separated point_ids (default: the front)")
+    p.add_argument("-o", "--out", default=None, metavar="STEM", help="output path without suffix (default: DIR/KIND)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from sweeps import plots
+    from sweeps.pareto import pareto_front, parse_objectives
+    from sweeps.report import _color_axis, feasible, write_report
+    from sweeps.store import Store
+    from workloads.errors import InputError
+
+    if args.kind == "report":
+        paths = write_report(args.dir)
+        print(f"wrote {paths['html']} and {paths['md']}")
+        return 0
+    store = Store(args.dir, create=False)
+    meta = store.read_meta()
+    all_rows = store.load()
+    df = all_rows[(all_rows["row"] == "total") & (all_rows["status"] == "ok")]
+    df = feasible(df, meta.get("constraints", []))
+    if args.model:
+        if args.model not in set(df["model"]):
+            raise InputError(f"{args.model!r} is not in this sweep (allowed: {', '.join(sorted(set(df['model'])))})",
+                             key="--model")
+        df = df[df["model"] == args.model]
+    objs = dict(meta.get("objectives") or {"latency_s": "min", "energy_pj": "min"})
+    color = args.color or _color_axis(meta, df)
+    if color is not None and color not in df.columns:
+        raise InputError(f"unknown column {color!r}", key="--color")
+    stem = Path(args.out) if args.out else Path(args.dir) / args.kind
+    if args.kind == "pareto":
+        names = list(objs)
+        x = parse_objectives(args.x) if args.x else {names[0]: objs[names[0]]}
+        y = parse_objectives(args.y) if args.y else {names[1]: objs[names[1]]} if len(names) > 1 else {"energy_pj": "min"}
+        out = plots.plot_pareto(df, {**x, **y}, stem, color_by=color)
+    elif args.kind == "matrix":
+        o = parse_objectives(args.objectives) if args.objectives else objs
+        out = plots.plot_matrix(df, o, stem, color_by=color)
+    elif args.kind == "breakdown":
+        if args.points:
+            ids = [p.strip() for p in args.points.split(",")]
+        else:
+            front = pareto_front(df, objs, by="model" if df["model"].nunique() > 1 else None)
+            ids = front.sort_values(next(iter(objs)))["point_id"].tolist()[:12]
+        out = plots.plot_breakdown(all_rows, ids, stem)
+    elif args.kind == "heatmap":
+        if args.value not in df.columns:
+            raise InputError(f"unknown column {args.value!r}", key="--value")
+        sense = objs.get(args.value, "max" if args.value in ("utilization", "tops_per_w", "tokens_per_s") else "min")
+        out = plots.plot_heatmap(df, stem, value=args.value, sense=sense)
+    else:
+        out = plots.plot_accuracy(df, stem)
+    print("wrote " + " and ".join(str(p) for p in out))
+    return 0

@@ -1,0 +1,117 @@
+"""Results store: resume after SIGKILL at random moments, failing points recorded, no duplicates."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+import yaml
+
+from sweeps.executors import LocalExecutor
+from sweeps.runner import run_sweep
+from sweeps.spec import sweep_from_dict
+from sweeps.store import Store, load
+
+TESTS = Path(__file__).resolve().parent
+
+FAKE_SPEC = {
+    "name": "fake",
+    "base": {"arch": "gemmini"},
+    "axes": {"array.rows": [8, 13, 16, 32, 64, 128], "array.cols": {"pow2": [8, 128]},
+             "pe.precision_mode": ["fixed", "bit_fusion"]},
+    "workloads": {"models": ["tiny", "small"], "seq_lens": [128, 256]},
+    "recipes": ["fp16", "w8a8"],
+    "objectives": {"latency_s": "min", "energy_pj": "min"},
+    "evaluator": "sweep_fakesim:evaluate",
+}
+KEY = ["point_id", "row", "op_kind"]
+
+
+def canonical(df: pd.DataFrame) -> pd.DataFrame:
+    df = df.drop(columns=["eval_s"], errors="ignore")
+    df = df.sort_values(KEY).reset_index(drop=True)
+    return df[sorted(df.columns)]
+
+
+def reference(tmp_path: Path) -> pd.DataFrame:
+    out = tmp_path / "ref"
+    run_sweep(sweep_from_dict(FAKE_SPEC), out, executor=LocalExecutor(1), progress=False)
+    return load(out)
+
+
+def test_failing_points_are_recorded(tmp_path):
+    df = reference(tmp_path)
+    tot = df[df["row"] == "total"]
+    sweep = sweep_from_dict(FAKE_SPEC)
+    assert len(tot) == sweep.grid_size() == 6 * 5 * 2 * 2 * 2 * 2
+    err = tot[tot["status"] == "error"]
+    # rows=13 raises for model 'tiny': 5 cols x 2 modes x 2 seq x 2 recipes
+    assert len(err) == 40 and (err["array.rows"] == 13).all() and (err["model"] == "tiny").all()
+    assert err["error"].str.contains("simulated failure for rows=13").all()
+    assert not df.duplicated(KEY).any()
+    assert (df[df["row"] == "op_kind"].groupby("point_id").size() == 3).sum() > 0
+
+
+def test_resume_skips_finished_points(tmp_path):
+    out = tmp_path / "r"
+    s1 = run_sweep(sweep_from_dict(FAKE_SPEC), out, executor=LocalExecutor(1), progress=False)
+    s2 = run_sweep(sweep_from_dict(FAKE_SPEC), out, executor=LocalExecutor(1), progress=False)
+    assert s1.evaluated == s1.planned and s2.evaluated == 0 and s2.skipped == s1.planned
+
+
+def test_batches_are_written_atomically(tmp_path):
+    store = Store(tmp_path / "s")
+    store.write_batch(pd.DataFrame({"point_id": ["a"], "row": ["total"], "op_kind": [""], "status": ["ok"]}))
+    (store.parts_dir / ".part-deadbeef.parquet.tmp").write_bytes(b"half a file")
+    store = Store(tmp_path / "s")  # a new run sweeps leftovers
+    assert not list(store.parts_dir.glob(".*.tmp"))
+    assert store.finished_ids() == {"a"}
+
+
+def _all_rows_unique(out: Path) -> None:
+    store = Store(out)
+    frames = [pq.read_table(f).to_pandas() for f in store.part_files()]
+    df = pd.concat(frames, ignore_index=True)
+    assert not df.duplicated(KEY).any(), "duplicated rows after a kill"
+
+
+@pytest.mark.slow
+def test_sigkill_at_random_moments_then_resume_equals_uninterrupted(tmp_path):
+    ref = reference(tmp_path)
+    spec_path = tmp_path / "fake.yaml"
+    spec_path.write_text(yaml.safe_dump(FAKE_SPEC))
+    out = tmp_path / "killed"
+    env = dict(os.environ, PYTHONPATH=f"{TESTS}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
+               TASIM_FAKESIM_SLEEP_S="0.01")
+    cmd = [sys.executable, "-m", "sweeps.cli", "sweep", str(spec_path), "-o", str(out), "--workers", "2",
+           "--no-report", "--quiet"]
+    rng = np.random.default_rng(2024)
+    kills = 0
+    progress: list[int] = []
+    for delay in rng.uniform(1.0, 3.5, size=4):
+        p = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                             start_new_session=True)
+        time.sleep(delay)
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)  # the sweep and its pool workers, no chance to clean up
+            kills += 1
+        p.wait(timeout=60)
+        if out.exists():
+            _all_rows_unique(out)
+            progress.append(len(Store(out).finished_ids()))
+    print("finished points after each kill:", progress)
+    assert kills >= 2 and any(0 < n < 480 for n in progress)
+    r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    got = load(out)
+    tot = got[got["row"] == "total"]
+    assert tot["point_id"].is_unique and len(tot) == sweep_from_dict(FAKE_SPEC).grid_size()
+    pd.testing.assert_frame_equal(canonical(got), canonical(ref), check_dtype=False)
