@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simulator.area import area_breakdown_mm2, sram_mm2_per_mb
 from simulator.arch import ArchSpec, EnergySpec, PESpec, load_arch
+from simulator.area import area_breakdown_mm2, sram_mm2_per_mb
 from simulator.energy import COMPONENTS, dram_pj_per_bit, node_factor, sram_read_pj_per_bit
 from simulator.precision import mac_energy_pj
 from simulator.run import simulate
