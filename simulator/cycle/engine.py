@@ -77,7 +77,7 @@ def wavefront_counts(e: int, rows: int, cols: int, h: int, t: int, df: int, timi
         else:
             ofm = _diag(e - t - 2 * h + 2, rows, cols)
         return ifm, fil, ofm
-    pre = cols if e < rows else 0
+    pre = cols if 0 <= e < rows else 0
     stream = _band(e - h, rows, t) if e >= h else 0
     ofm = _antidiag(e - 2 * h + 1, t, cols)
     if df == WS:
