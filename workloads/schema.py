@@ -17,6 +17,7 @@ Field constraints are declared with :func:`spec_field`::
 from __future__ import annotations
 
 import dataclasses
+import functools
 import types
 import typing
 from pathlib import Path
@@ -162,7 +163,10 @@ def _convert(tp: Any, value: Any, source: str | None, key: str, meta: Any = None
     raise TypeError(f"schema: unsupported field type {tp!r} at {key}")
 
 
+@functools.cache
 def _hints(cls: type) -> dict[str, Any]:
+    """Resolved field types of a spec class (cached: classes do not change, and resolving string
+    annotations costs ~0.3 ms per class, which dominated validating an ArchSpec in sweeps)."""
     return typing.get_type_hints(cls)
 
 
