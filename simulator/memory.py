@@ -42,6 +42,35 @@ from simulator.analytical import analyze_compute
 from simulator.arch import ArchSpec
 from workloads.errors import InputError
 
+
+def _refresh_kernel_cache() -> None:
+    """Drop numba's on-disk cache of the memory/cycle kernels when any of their sources changed.
+
+    numba keys a cached function on its own file only; the kernels call each other across
+    ``memory.py`` and ``cycle/*.py``, so an edit to one file could leave stale machine code for callers
+    in another. A hash of all the sources, stored beside the cache, catches that.
+    """
+    import hashlib
+    from pathlib import Path
+
+    here = Path(__file__).parent
+    sources = [Path(__file__), *sorted((here / "cycle").glob("*.py"))]
+    digest = hashlib.sha256(b"".join(p.read_bytes() for p in sources)).hexdigest()
+    stamp = here / "cycle" / "__pycache__" / "kernels.sha256"
+    try:
+        if stamp.exists() and stamp.read_text() == digest:
+            return
+        for pattern, folder in (("memory.*.nb?", here / "__pycache__"), ("*.nb?", here / "cycle" / "__pycache__")):
+            for f in folder.glob(pattern):
+                f.unlink(missing_ok=True)
+        stamp.parent.mkdir(parents=True, exist_ok=True)
+        stamp.write_text(digest)
+    except OSError:  # read-only install: numba falls back to its user cache directory
+        pass
+
+
+_refresh_kernel_cache()
+
 OS, WS, IS = 0, 1, 2
 T_SCALESIM, T_PREFETCH, T_SERIAL = 0, 1, 2
 TIMINGS = ("default", "scalesim")
@@ -284,7 +313,7 @@ def peak_bytes(
     slots = 2.0 if db else 1.0
     pa = _input_peak(ma, ta * ab, m * k * ab, cap_a, slots)
     pb = _input_peak(mb, tb * bb, k * n * bb, cap_b, slots)
-    pc = cap_c if mc == 1 else min(m * n * ob, slots * tc * ob)
+    pc = cap_c if mc == 1 else min(m * n * ob, slots * tc * ob, cap_c)  # OS tiles larger stream out
     return pa, pb, pc
 
 
