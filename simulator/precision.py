@@ -132,17 +132,22 @@ def mac_energy_pj(
         reg_bits = np.minimum(ca, pe.native_bits) + np.minimum(cw, pe.native_bits)
     reg = energy.register_pj_per_bit * reg_bits * passes
     int_e = energy.int_mult_8b_pj * (ca * cw / 64.0) + energy.int_add_32b_pj * (acc / 32.0) * passes + reg
+    if not np.any(kc != 0):
+        return _mode_factor(int_e, pe, energy)
     sa = significand_bits(np.minimum(ca, 64), np.where(kc == 0, 1, kc))
     sw = significand_bits(np.minimum(cw, 64), np.where(kc == 0, 1, kc))
     alpha = np.log(energy.fp32_mult_pj / energy.fp16_mult_pj) / np.log(24 / 11) if energy.fp16_mult_pj > 0 else 2.0
     beta = np.log(energy.fp32_add_pj / energy.fp16_add_pj) / np.log(2.0) if energy.fp16_add_pj > 0 else 1.0
     fp_mult = energy.fp16_mult_pj * (np.sqrt(sa * sw) / 11.0) ** alpha
     fp_e = fp_mult + energy.fp32_add_pj * (acc / 32.0) ** beta * passes + reg
-    e = np.where(kc == 0, int_e, fp_e)
+    return _mode_factor(np.where(kc == 0, int_e, fp_e), pe, energy)
+
+
+def _mode_factor(e: np.ndarray, pe: PESpec, energy: EnergySpec) -> np.ndarray:
     if pe.precision_mode == "bit_fusion":
-        e = e * energy.bit_fusion_mac_factor
-    elif pe.precision_mode == "bit_serial":
-        e = e * energy.bit_serial_mac_factor
+        return e * energy.bit_fusion_mac_factor
+    if pe.precision_mode == "bit_serial":
+        return e * energy.bit_serial_mac_factor
     return e
 
 
