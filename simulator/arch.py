@@ -51,6 +51,10 @@ class PESpec:
     nm_n: int = spec_field(2, ge=1, doc="N of the N:M pattern the array accelerates")
     nm_m: int = spec_field(4, ge=1, doc="M of the N:M pattern the array accelerates")
     metadata_bits: int = spec_field(2, ge=0, le=16, doc="index bits per kept value (N:M / zero-skip)")
+    attention_density: float = spec_field(
+        1.0, gt=0, le=1, doc="zero_skip arrays: fraction of attention scores kept by dynamic (Sanger-style) "
+        "pruning; QK^T and AV work and K/V reads scale with it"
+    )
 
     def __post_init__(self) -> None:
         if self.nm_n > self.nm_m:

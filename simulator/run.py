@@ -241,7 +241,7 @@ def _simulate_columns(w: Workload, arch: ArchSpec, engine: str) -> tuple[dict[st
         o_bits = operand_bits(prep.o_bits, prep.o_kind, pe)
         p = macs_per_pe_cycle(a_bits, b_bits, pe)
         sp = sparsity_effects([x.a for x in prep.gemms], [x.b for x in prep.gemms],
-                              [x.b_is_weight for x in prep.gemms], pe, arch.array.rows)
+                              [x.b_is_weight for x in prep.gemms], pe, arch.array.rows, [x.kind for x in prep.gemms])
         mac_pj = mac_energy_pj(a_bits, b_bits, KIND_CODE[pe.number_kind], pe, arch.energy, arch.array.dataflow)
         mac_pj = mac_pj * sp.mac_gate * fe
         r = prep.rec
@@ -255,7 +255,9 @@ def _simulate_columns(w: Workload, arch: ArchSpec, engine: str) -> tuple[dict[st
         # several arrays: records with >= count independent products (heads) spread them over the
         # arrays; others split N column-wise (each array 1/count of the columns, activations multicast)
         batch_split = np.array([x.batch >= cnt for x in prep.gemms], dtype=bool)[r] if cnt > 1 else None
-        n_arr = prep.n if cnt == 1 else np.where(batch_split, prep.n, -(-prep.n // cnt))
+        n_full = prep.n if not np.any(sp.n_scale < 1) else np.maximum(
+            np.ceil(prep.n * sp.n_scale[r] - 1e-9), 1).astype(np.int64)
+        n_arr = n_full if cnt == 1 else np.where(batch_split, n_full, -(-n_full // cnt))
         res = _grouped_engine(_gemm_engine(engine), prep.m, n_arr, k_eff, _per_array_arch(arch),
                               a_rec, b_rec, o_rec, r)
         share = 1.0 if cnt == 1 else np.where(batch_split, 1.0, float(cnt))  # arrays working on one product
@@ -265,7 +267,7 @@ def _simulate_columns(w: Workload, arch: ArchSpec, engine: str) -> tuple[dict[st
                                + np.asarray(res["dram_ofmap_write_bytes"], dtype=np.float64)))
         mf = prep.m.astype(np.float64)
         macs_row = mf * prep.n * k
-        exec_row = macs_row * sp.k_scale[r]
+        exec_row = macs_row * (sp.k_scale * sp.n_scale)[r]
         e = gemm_energy_pj(arch, res, macs_executed=exec_row, mac_pj=mac_pj[r], a_bits=a_row * 8.0,
                            b_bits=b_row * 8.0, dram_bytes=dram_row)
         for c in ("sram_ifmap", "sram_filter", "sram_ofmap"):
@@ -284,7 +286,7 @@ def _simulate_columns(w: Workload, arch: ArchSpec, engine: str) -> tuple[dict[st
             "cycles": agg(res["total_cycles"], time_wts),
             "stall_cycles": agg(res["stall_cycles"], time_wts),
             "macs": agg(macs_row),
-            "slots": agg(mf * prep.n * k_eff),
+            "slots": agg(mf * n_full * k_eff),
             "dram_bytes": agg(dram_row),
         }
         for c in ("mac", "sram_ifmap", "sram_filter", "sram_ofmap", "dram"):

@@ -1,8 +1,9 @@
 """Sparse arrays: what a sparse operand buys on a given ``pe.sparsity`` support.
 
-Per GEMM record this decides four numbers (docs/precision_sparsity.md):
+Per GEMM record this decides five numbers (docs/precision_sparsity.md):
 
 * ``k_scale`` -- fraction of the reduction dimension K the array still streams (cycles),
+* ``n_scale`` -- fraction of the output columns N computed (dynamic attention score pruning only),
 * ``b_store_scale`` -- fraction of the weight elements stored and moved (bytes),
 * ``b_meta_bits`` -- metadata bits per stored weight element (index / bitmap traffic),
 * ``mac_gate`` -- fraction of the executed MACs that burn multiplier energy (zero operands gated).
@@ -19,7 +20,9 @@ Semantics by support:
   carries, else from block sparsity (``1 - density`` of the blocks), else for unstructured density d
   the chance an ``H``-element K-slice is all zero, ``(1-d)**H``. Zero operands inside executed tiles
   are clock-gated: energy, not cycles (``mac_gate = d_a*d_b/(1-skip)``). Metadata: ``metadata_bits``
-  per stored tile.
+  per stored tile. ``pe.attention_density < 1`` adds dynamic attention sparsity (Sanger, Lu et al.,
+  MICRO 2021): QK^T computes only that fraction of the score columns (``n_scale``), AV skips the pruned
+  probabilities' rows of V (``k_scale``); the low-precision prediction pass that finds the kept scores is not charged.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from workloads.ir import TensorSpec
 @dataclass(frozen=True)
 class SparsityEffect:
     k_scale: np.ndarray
+    n_scale: np.ndarray  # fraction of output columns computed (dynamic QK^T score pruning)
     b_store_scale: np.ndarray
     b_meta_bits: np.ndarray
     mac_gate: np.ndarray
@@ -75,18 +79,20 @@ def _tile_elements(t: TensorSpec, rows: int) -> int:
 
 
 def sparsity_effects(
-    a_specs: Sequence[TensorSpec], b_specs: Sequence[TensorSpec], b_is_weight: Sequence[bool], pe: PESpec, rows: int
+    a_specs: Sequence[TensorSpec], b_specs: Sequence[TensorSpec], b_is_weight: Sequence[bool], pe: PESpec, rows: int,
+    kinds: Sequence[str] | None = None,
 ) -> SparsityEffect:
-    """Vector of effects, one per GEMM record."""
+    """Vector of effects, one per GEMM record (``kinds``: op kind labels, for dynamic attention)."""
     n = len(b_specs)
     k_scale = np.ones(n)
+    n_scale = np.ones(n)
     store = np.ones(n)
     meta = np.zeros(n)
     gate = np.ones(n)
     applied = np.zeros(n, dtype=bool)
     mode = pe.sparsity
     if mode == "none":
-        return SparsityEffect(k_scale, store, meta, gate, applied)
+        return SparsityEffect(k_scale, n_scale, store, meta, gate, applied)
     for i, (a, b, w) in enumerate(zip(a_specs, b_specs, b_is_weight)):
         if mode == "nm":
             if w and b.pattern == "nm" and nm_conforms(b.nm_n, b.nm_m, pe.nm_n, pe.nm_m):
@@ -95,9 +101,15 @@ def sparsity_effects(
                 applied[i] = True
         else:  # zero_skip
             skip = zero_tile_fraction(b, rows)
+            if not w and pe.attention_density < 1.0:  # dynamic attention sparsity (Sanger-style)
+                if kinds is not None and kinds[i] == "attn_qk":
+                    n_scale[i] = pe.attention_density  # only the kept scores are computed
+                    applied[i] = True
+                else:  # AV: pruned probabilities skip their rows of V
+                    skip = 1.0 - (1.0 - skip) * pe.attention_density
             keep = max(1.0 - skip, 1e-9)
             k_scale[i] = store[i] = keep
             meta[i] = pe.metadata_bits / _tile_elements(b, rows) if skip > 0.0 else 0.0
             gate[i] = min(1.0, a.density * b.density / keep)
             applied[i] = skip > 0.0 or gate[i] < 1.0
-    return SparsityEffect(k_scale, store, meta, gate, applied)
+    return SparsityEffect(k_scale, n_scale, store, meta, gate, applied)

@@ -91,3 +91,18 @@ def test_bert_base_24_speedup_below_2x():
     ffn = ops_d["kind"].isin(["ffn_up", "ffn_down"])
     ffn_speedup = ops_d.loc[ffn, "cycles"].sum() / ops_s.loc[ffn, "cycles"].sum()
     assert speedup < ffn_speedup <= 2.0
+
+
+def test_dynamic_attention_density_only_on_zero_skip_attention():
+    from workloads.zoo import build_workload
+
+    w = build_workload("bert-base", seq_len=256)
+    base = ArchSpec().replace(**{"pe.sparsity": "zero_skip"})
+    dense = simulate(w, base).ops.set_index("op")
+    sparse = simulate(w, base.replace(**{"pe.attention_density": 0.25})).ops.set_index("op")
+    none = simulate(w, base.replace(**{"pe.sparsity": "none", "pe.attention_density": 0.25})).ops.set_index("op")
+    attn = [o for o in dense.index if dense.loc[o, "kind"] in ("attn_qk", "attn_av")]
+    other = [o for o in dense.index if dense.loc[o, "kind"] in ("qkv", "ffn_up")]
+    assert (sparse.loc[attn, "cycles"] < 0.5 * dense.loc[attn, "cycles"]).all()
+    assert (sparse.loc[other, "cycles"] == dense.loc[other, "cycles"]).all()
+    assert (none.loc[attn, "cycles"] >= dense.loc[attn, "cycles"] * 0.999).all()
