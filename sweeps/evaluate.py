@@ -14,6 +14,7 @@ analytically.
 from __future__ import annotations
 
 import importlib
+import json
 import math
 import time
 import traceback
@@ -53,6 +54,7 @@ class Batch:
     engine: str
     evaluator: str = ""
     arch_name: str = ""
+    base_arch: Any = None  # the validated base ArchSpec: points are built from it by replace_path
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __len__(self) -> int:
@@ -93,7 +95,7 @@ def load_recipes(text: str) -> Any:
     return load_recipe(text)
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=256)
 def build_workload_cached(key: WorkloadKey) -> Any:
     """The (compressed) workload of a key, built once per process."""
     from workloads.compress import apply_recipe
@@ -174,27 +176,62 @@ def total_row(totals: dict[str, Any], accuracy: float) -> dict[str, Any]:
     return row
 
 
+@lru_cache(maxsize=256)
+def _kind_codes(kinds: tuple[str, ...]) -> tuple[np.ndarray, tuple[str, ...]]:
+    uniq = tuple(sorted(set(kinds)))
+    pos = {k: i for i, k in enumerate(uniq)}
+    return np.array([pos[k] for k in kinds], dtype=np.int64), uniq
+
+
 def op_kind_rows(ops: Any) -> list[dict[str, Any]]:
     """Sum the per-op table (DataFrame or mapping of columns) by op kind (numeric figures only)."""
     if ops is None or "kind" not in ops or len(ops["kind"]) == 0:
         return []
     names = list(ops.columns) if isinstance(ops, pd.DataFrame) else list(ops)
     cols = [c for c in names if c in OP_SUM_COLUMNS or (c.startswith("energy_") and c.endswith("_pj"))]
-    codes, kinds = pd.factorize(np.asarray(ops["kind"]).astype(str), sort=True)
-    out = [{"op_kind": str(k)} for k in kinds]
-    for c in cols:
-        v = np.asarray(ops[c], dtype=float)
-        sums = np.bincount(codes, weights=np.nan_to_num(v), minlength=len(kinds))
-        for i, s in enumerate(sums):
-            out[i][c] = float(s)
-    return out
+    codes, kinds = _kind_codes(tuple(ops["kind"]))
+    values = np.stack([np.asarray(ops[c], dtype=float) for c in cols], axis=1) if cols else np.zeros((len(codes), 0))
+    values = np.where(np.isnan(values), 0.0, values)
+    sums = np.zeros((len(kinds), len(cols)))
+    np.add.at(sums, codes, values)
+    return [{"op_kind": k, **dict(zip(cols, sums[i].tolist()))} for i, k in enumerate(kinds)]
+
+
+_ARCH_CACHE: dict[Any, Any] = {}
+
+
+def arch_for_point(batch: Batch, arch_dict: dict[str, Any], axes: tuple[tuple[str, Any], ...]) -> Any:
+    """The ArchSpec of a point, built once per distinct arch per process.
+
+    Fast path: nested ``dataclasses.replace`` of the validated base with the (validated) axis values;
+    fallback (custom batches, unhashable values): full validation of the arch mapping.
+    """
+    from simulator.arch import ArchSpec
+    from sweeps.spec import PE_ARRAY_AXIS, replace_path
+    from workloads.schema import from_dict
+
+    overrides = {k: v for k, v in axes if k != PE_ARRAY_AXIS}
+    try:
+        key: Any = (batch.base_arch, tuple(sorted(overrides.items()))) if batch.base_arch is not None else None
+        hash(key)
+    except TypeError:
+        key = None
+    if key is None:
+        key = json.dumps(arch_dict, sort_keys=True, default=str)
+    arch = _ARCH_CACHE.get(key)
+    if arch is None:
+        if len(_ARCH_CACHE) > 4096:
+            _ARCH_CACHE.clear()
+        if batch.base_arch is not None and not isinstance(key, str):
+            arch = replace_path(batch.base_arch, overrides)
+        else:
+            arch = from_dict(ArchSpec, arch_dict, source="design point")
+        _ARCH_CACHE[key] = arch
+    return arch
 
 
 def evaluate_batch(batch: Batch) -> pd.DataFrame:
     """Run every point of a batch; never raises for a failing point (it is recorded as an error row)."""
-    from simulator.arch import ArchSpec
-    from workloads.schema import from_dict
-
     evaluator = resolve_evaluator(batch.evaluator)
     rows: list[dict[str, Any]] = []
     for pid, arch_dict, wl, axes in zip(batch.point_ids, batch.arch_dicts, batch.workloads, batch.axes):
@@ -208,7 +245,7 @@ def evaluate_batch(batch: Batch) -> pd.DataFrame:
             base[col] = v
         t0 = time.perf_counter()
         try:
-            arch = from_dict(ArchSpec, arch_dict, source="design point")
+            arch = arch_for_point(batch, arch_dict, axes)
             totals, ops = evaluator(arch, wl, batch.engine)
             tot = total_row(totals, recipe_accuracy(wl.recipe))
             kinds = op_kind_rows(ops)
@@ -221,6 +258,13 @@ def evaluate_batch(batch: Batch) -> pd.DataFrame:
         for k in kinds:
             rows.append({**base, "row": "op_kind", "status": "ok", "error": "", **k})
     return pd.DataFrame(rows)
+
+
+def evaluate_batch_table(batch: Batch) -> Any:
+    """:func:`evaluate_batch` as an Arrow table ready for the store (what executor tasks return)."""
+    from sweeps.store import to_table
+
+    return to_table(evaluate_batch(batch))
 
 
 def _last_frame(exc: BaseException) -> str:

@@ -72,6 +72,12 @@ def _colours(values: pd.Series) -> tuple[np.ndarray, object, dict]:
     return np.array([lut[x] for x in vals]), None, lut
 
 
+def _steps(x_sense: str) -> str:
+    """Staircase of a front sorted by x: the boundary between x_i and x_i+1 sits at y_i when x is
+    minimised (best y among points at least as good in x) and at y_i+1 when x is maximised."""
+    return "steps-post" if x_sense == "min" else "steps-pre"
+
+
 def _scale(ax: plt.Axes, x: pd.Series, y: pd.Series) -> None:
     from matplotlib.ticker import NullFormatter
 
@@ -102,7 +108,7 @@ def plot_pareto(
     for ax, (name, g) in zip(axes[0], groups):
         ax.scatter(g[x], g[y], s=5, c="0.75", alpha=0.5, lw=0, rasterized=True, label=f"all points ({len(g):,})")
         front = pareto_front(g, {x: sx, y: sy}).sort_values(x)
-        ax.plot(front[x], front[y], drawstyle="steps-post", color="k", lw=1.2, zorder=3, label="Pareto front")
+        ax.plot(front[x], front[y], drawstyle=_steps(sx), color="k", lw=1.2, zorder=3, label="Pareto front")
         if color_by:
             rgba, sm, lut = _colours(front[color_by])
             ax.scatter(front[x], front[y], s=38, c=rgba, edgecolors="k", linewidths=0.6, zorder=4)
@@ -244,7 +250,7 @@ def plot_accuracy(df: pd.DataFrame, stem: str | Path, *, x: str = "latency_s", f
             ax.scatter([r[x]], [r["accuracy"]], s=80, color=lut[r["recipe"]], edgecolors="k", zorder=4,
                        label=f"{r['recipe']}: fastest {r[x]:.3g} s")
         front = pareto_front(g, {x: "min", "accuracy": "max"}).sort_values(x)
-        ax.plot(front[x], front["accuracy"], drawstyle="steps-post", color="k", lw=1, label="Pareto front")
+        ax.plot(front[x], front["accuracy"], drawstyle=_steps("min"), color="k", lw=1, label="Pareto front")
         _scale(ax, g[x], g["accuracy"])
         ax.set_xlabel(label(x, "min"))
         ax.set_ylabel(label("accuracy", "max"))

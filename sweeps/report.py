@@ -77,6 +77,9 @@ def analyse(out_dir: str | Path) -> dict[str, Any]:
 
 
 def _color_axis(meta: dict[str, Any], df: pd.DataFrame) -> str | None:
+    chosen = meta.get("spec", {}).get("color_by")
+    if chosen and chosen in df.columns:
+        return chosen
     for c in meta.get("axis_columns", []) + ["recipe", "pe.precision_mode"]:
         if c in df.columns and df[c].nunique() > 1:
             return c

@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from sweeps.evaluate import Batch, evaluate_batch, point_id
+from sweeps.evaluate import Batch, evaluate_batch_table, point_id
 from sweeps.spec import DesignPoint, Sweep, content_hash
 from sweeps.store import Store
 from workloads.errors import InputError
@@ -107,29 +108,38 @@ class Runner:
             engine=self.engine,
             evaluator=self.sweep.spec.evaluator,
             arch_name=self.sweep.base_arch.name,
+            base_arch=self.sweep.base_arch,
         )
 
-    def _record(self, df: pd.DataFrame) -> None:
-        self.store.write_batch(df)
-        if len(df):
-            tot = df[df["row"] == "total"]
-            self.evaluated += len(tot)
-            self.errors += int((tot["status"] == "error").sum())
+    def _record(self, table: pa.Table) -> int:
+        """Store one finished batch; returns the number of design points in it."""
+        self.store.write_batch(table)
+        if len(table) == 0:
+            return 0
+        is_total = pc.equal(table.column("row"), "total")
+        n = int(pc.sum(is_total).as_py() or 0)
+        err = pc.and_(is_total, pc.equal(table.column("status"), "error"))
+        self.evaluated += n
+        self.errors += int(pc.sum(err).as_py() or 0)
+        return n
 
     def _calibrate(self, todo: list[PlannedPoint], bar: _Progress) -> list[PlannedPoint]:
         """Evaluate the first few points in this process (warm-up, then timed) to size batches."""
         if self.per_point_s is not None or not todo:
             return todo
         first, todo = todo[:1], todo[1:]
-        df = evaluate_batch(self._batch(first))  # warm-up: imports, JIT, workload build
-        self._record(df)
+        self._record(evaluate_batch_table(self._batch(first)))  # warm-up: imports, JIT, workload build
         bar.update(len(first))
-        probe, todo = todo[:4], todo[4:]
+        # time points of the already-built workload (a first build would inflate the estimate)
+        same = [i for i, p in enumerate(todo) if p.point.workload == first[0].point.workload][:8]
+        probe = [todo[i] for i in same]
+        taken = set(same)
+        todo = [p for i, p in enumerate(todo) if i not in taken]
         if probe:
             t0 = time.perf_counter()
-            df = evaluate_batch(self._batch(probe))
+            table = evaluate_batch_table(self._batch(probe))
             self.per_point_s = max((time.perf_counter() - t0) / len(probe), 1e-6)
-            self._record(df)
+            self._record(table)
             bar.update(len(probe))
         else:
             self.per_point_s = 1e-3
@@ -143,20 +153,13 @@ class Runner:
         return max(1, lo, min(want, spread))
 
     def evaluate(self, planned: list[PlannedPoint], bar: _Progress) -> None:
-        todo = sorted(planned, key=lambda p: _wl_sort_key(p.point))
-        todo = self._calibrate(todo, bar)
+        todo = self._calibrate(list(planned), bar)  # plan order: arch-major, workloads cached per process
         if not todo:
             return
         self.batch_size = self._size(len(todo))
         batches = [self._batch(todo[i:i + self.batch_size]) for i in range(0, len(todo), self.batch_size)]
-        for _i, df in self.executor.map_unordered(evaluate_batch, batches):
-            self._record(df)
-            bar.update(int((df["row"] == "total").sum()) if len(df) else 0)
-
-
-def _wl_sort_key(p: DesignPoint) -> tuple:
-    w = p.workload
-    return (w.model, w.seq_len, w.phase, w.recipe, w.batch, w.context or 0, w.new_tokens)
+        for _i, table in self.executor.map_unordered(evaluate_batch_table, batches):
+            bar.update(self._record(table))
 
 
 def spec_fingerprint(sweep: Sweep, engine: str) -> str:

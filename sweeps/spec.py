@@ -98,6 +98,7 @@ class SweepSpec:
     constraints: tuple[str, ...] = spec_field((), doc="'COLUMN OP NUMBER', e.g. 'area_mm2 <= 100'")
     strategy: StrategySpec = spec_field(default_factory=StrategySpec)
     engine: Literal["analytical", "cycle"] = spec_field("analytical")
+    color_by: str = spec_field("", doc="column colouring the front in the report's figures (default: first axis)")
     evaluator: str = spec_field("", doc="advanced: 'module:function' replacing the simulator (tests, plugins)")
 
 
@@ -254,12 +255,13 @@ class Sweep:
                 raise InputError("conflicts with pe_array (which sets array.rows and array.cols)",
                                  source=source, key=f"axes.{path}")
             vals = expand_axis(path, values, source=source)
+            converted = []
             for i, v in enumerate(vals):  # every value must be valid on its own
                 try:
-                    self.base_arch.replace(**{path: v})
+                    converted.append(get_path(self.base_arch.replace(**{path: v}), path))
                 except InputError as exc:
                     raise InputError(exc.bare_message, source=source, key=f"axes.{path}[{i}]") from None
-            self.axis_values[path] = vals
+            self.axis_values[path] = converted  # as validated (e.g. 1000 -> 1000.0 for a float field)
         self.shapes: list[tuple[int, int]] | None = None
         if spec.pe_array is not None:
             if not spec.pe_array.pes:
@@ -289,6 +291,9 @@ class Sweep:
             except ImportError:
                 raise InputError("nsga2 needs optuna (pip install tasim[search])", source=source,
                                  key="strategy.kind") from None
+        if spec.color_by and spec.color_by not in known | {"recipe", "model", "seq_len", "phase"}:
+            raise InputError(f"unknown column (allowed: recipe, model, {', '.join(self.axis_columns)})",
+                             source=source, key="color_by")
         if spec.evaluator and ":" not in spec.evaluator:
             raise InputError(f"{spec.evaluator!r} (allowed: 'module:function')", source=source, key="evaluator")
 
@@ -366,14 +371,45 @@ class Sweep:
         return [DesignPoint(a, w) for a in archs for w in wls]
 
     def arch_dict(self, point: DesignPoint) -> dict[str, Any]:
-        """The raw (unvalidated) arch mapping of a point: base plus its axis overrides."""
-        from simulator.arch import ArchSpec
-        from workloads.schema import apply_override
-
-        data = self.base_arch_dict
+        """The arch mapping of a point: base plus its axis overrides (paths were validated at load)."""
+        data = dict(self.base_arch_dict)
+        copied: set[str] = set()
         for path, value in point.overrides().items():
-            data = apply_override(ArchSpec, data, path, value)
+            *parents, leaf = path.split(".")
+            node = data
+            prefix = ""
+            for part in parents:
+                prefix = f"{prefix}.{part}"
+                if prefix not in copied:
+                    node[part] = dict(node[part])
+                    copied.add(prefix)
+                node = node[part]
+            node[leaf] = value
         return data
+
+
+def get_path(obj: Any, path: str) -> Any:
+    for part in path.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def replace_path(obj: Any, overrides: dict[str, Any]) -> Any:
+    """Nested ``dataclasses.replace`` by dotted paths (values must already be validated/converted);
+    ``__post_init__`` checks still run."""
+    import dataclasses
+
+    groups: dict[str, dict[str, Any]] = {}
+    direct: dict[str, Any] = {}
+    for path, value in overrides.items():
+        head, _, rest = path.partition(".")
+        if rest:
+            groups.setdefault(head, {})[rest] = value
+        else:
+            direct[head] = value
+    for head, sub in groups.items():
+        direct[head] = replace_path(getattr(obj, head), sub)
+    return dataclasses.replace(obj, **direct) if direct else obj
 
 
 def _zoo_names(zoo: Any) -> set[str]:

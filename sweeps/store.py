@@ -71,11 +71,11 @@ class Store:
         return final
 
     # ---- writing ---------------------------------------------------------------------------------
-    def write_batch(self, df: pd.DataFrame) -> Path | None:
+    def write_batch(self, df: pd.DataFrame | pa.Table) -> Path | None:
         """Append one finished batch (all its rows, or nothing if killed mid-write)."""
         if df is None or len(df) == 0:
             return None
-        table = pa.Table.from_pandas(_normalise(df), preserve_index=False)
+        table = df if isinstance(df, pa.Table) else to_table(df)
         return self._atomic_write_table(table, f"part-{uuid.uuid4().hex}.parquet")
 
     def compact(self, min_parts: int = 8) -> None:
@@ -119,6 +119,11 @@ class Store:
         frames = [f for f in frames if len(f)]
         df = pd.concat(frames, ignore_index=True) if frames else frames[0]
         return df
+
+
+def to_table(df: pd.DataFrame) -> pa.Table:
+    """A batch DataFrame as a Parquet-ready Arrow table (done in the workers, off the writer's path)."""
+    return pa.Table.from_pandas(_normalise(df), preserve_index=False)
 
 
 def _normalise(df: pd.DataFrame) -> pd.DataFrame:

@@ -101,3 +101,16 @@ def test_cli_bad_spec_is_one_line_exit_2(tmp_path):
     assert r.returncode == 2
     assert r.stderr.count("\n") == 1 and "axes.array.rows[1]" in r.stderr
     assert not out.exists()  # failed before any work
+
+
+def test_fast_arch_build_equals_full_validation():
+    from simulator.arch import ArchSpec
+    from sweeps.spec import load_sweep, replace_path
+    from workloads.schema import from_dict
+
+    for spec in ("sweeps/specs/quickstart.yaml", "sweeps/specs/llm-decode.yaml"):
+        s = load_sweep(spec)
+        for p in s.points()[::7]:
+            full = from_dict(ArchSpec, s.arch_dict(p), source="t")
+            assert replace_path(s.base_arch, p.overrides()) == full
+            assert full.to_dict() == s.arch_dict(p)
