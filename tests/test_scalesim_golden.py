@@ -106,7 +106,7 @@ def test_golden_file_covers_the_brief() -> None:
     assert all(r["Stall Cycles"] == "0" for r in rows)
 
 
-def _run_case(case_id: int, tmp_path: Path):
+def _run_case(case_id: int, tmp_path: Path, engine: str = "analytical"):
     rows = CASES[case_id]
     first = rows[0]
     cfg = tmp_path / "case.cfg"
@@ -116,7 +116,7 @@ def _run_case(case_id: int, tmp_path: Path):
     topo_rows = list(dict.fromkeys(r["topology_row"] for r in rows))  # DP layers repeat their source row
     topo = tmp_path / "topo.csv"
     topo.write_text((GEMM_HEADER if first["input_type"] == "gemm" else CONV_HEADER) + "\n" + "\n".join(topo_rows) + "\n")
-    run = run_scalesim(cfg, topo, tmp_path / "out", input_type=first["input_type"])
+    run = run_scalesim(cfg, topo, tmp_path / "out", input_type=first["input_type"], engine=engine)
     reports = {}
     for name in ("COMPUTE_REPORT", "BANDWIDTH_REPORT", "DETAILED_ACCESS_REPORT", "SPARSE_REPORT"):
         p = run.report_dir / f"{name}.csv"
@@ -129,9 +129,8 @@ def _run_case(case_id: int, tmp_path: Path):
     return rows, got, run
 
 
-@pytest.mark.parametrize("case_id", sorted(CASES))
-def test_matches_scalesim(case_id: int, tmp_path: Path) -> None:
-    expected, got, run = _run_case(case_id, tmp_path)
+def _check(case_id: int, tmp_path: Path, engine: str) -> None:
+    expected, got, run = _run_case(case_id, tmp_path, engine)
     assert len(got) == len(expected) == len(run.layers)
     sparse = expected[0]["sparsity_support"] == "True"
     for exp, out, layer, row in zip(expected, got, run.layers, run.rows):
@@ -143,6 +142,27 @@ def test_matches_scalesim(case_id: int, tmp_path: Path) -> None:
         # the columns tasim estimates itself are still present and sane
         assert int(out["Total Cycles (incl. prefetch)"]) >= int(out["Total Cycles"])
         assert int(out["DRAM Filter Reads"]) == int(exp["gemm_n"]) * row["gemm_k_eff"]
+
+
+@pytest.mark.parametrize("case_id", sorted(CASES))
+def test_matches_scalesim(case_id: int, tmp_path: Path) -> None:
+    _check(case_id, tmp_path, "analytical")
+
+
+# the cycle engine (simulator/cycle) behind the same reader/writer: a spread of cases by default,
+# every case in the slow run
+CYCLE_FAST = sorted(CASES)[::12]
+
+
+@pytest.mark.parametrize("case_id", CYCLE_FAST)
+def test_cycle_engine_matches_scalesim(case_id: int, tmp_path: Path) -> None:
+    _check(case_id, tmp_path, "cycle")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case_id", [c for c in sorted(CASES) if c not in CYCLE_FAST])
+def test_cycle_engine_matches_scalesim_all(case_id: int, tmp_path: Path) -> None:
+    _check(case_id, tmp_path, "cycle")
 
 
 def test_analytical_vectorised_matches_golden() -> None:
