@@ -45,6 +45,12 @@ def md_table(df: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def usable_objectives(df: pd.DataFrame, objectives: dict[str, str]) -> dict[str, str]:
+    """The objectives that have values (e.g. accuracy is NaN for recipes without a measured fidelity)."""
+    out = {k: v for k, v in objectives.items() if k in df.columns and df[k].notna().any()}
+    return out or {k: v for k, v in {"latency_s": "min", "energy_pj": "min"}.items() if k in df.columns}
+
+
 def feasible(df: pd.DataFrame, constraints: list[str]) -> pd.DataFrame:
     mask = np.ones(len(df), dtype=bool)
     for text in constraints:
@@ -63,7 +69,7 @@ def analyse(out_dir: str | Path) -> dict[str, Any]:
     ok = tot[tot["status"] == "ok"] if len(tot) else tot
     errors = tot[tot["status"] == "error"] if len(tot) else tot
     objectives: dict[str, str] = meta.get("objectives") or {"latency_s": "min", "energy_pj": "min"}
-    objectives = {k: v for k, v in objectives.items() if k in ok.columns and ok[k].notna().any()}
+    objectives = usable_objectives(ok, objectives)
     fea = feasible(ok, meta.get("constraints", []))
     group = [c for c in WORKLOAD_GROUP if c in fea.columns and fea[c].nunique() > 1] or None
     front = pareto_front(fea, objectives, by=group) if len(fea) and objectives else fea.iloc[0:0]

@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from sweeps.pareto import default_reference, hypervolume, pareto_front, parse_objectives
-    from sweeps.report import feasible
+    from sweeps.report import feasible, usable_objectives
     from sweeps.store import Store
 
     store = Store(args.dir, create=False)
@@ -48,9 +48,7 @@ def run(args: argparse.Namespace) -> int:
     df = df[(df["row"] == "total") & (df["status"] == "ok")]
     if not args.all:
         df = feasible(df, meta.get("constraints", []))
-    objs = parse_objectives(args.objectives) if args.objectives else dict(meta.get("objectives") or {})
-    if not objs:
-        objs = {"latency_s": "min", "energy_pj": "min"}
+    objs = parse_objectives(args.objectives) if args.objectives else usable_objectives(df, meta.get("objectives") or {})
     by = [b.strip() for b in args.by.split(",")] if args.by else None
     front = pareto_front(df, objs, by=by)
     axes = [c for c in meta.get("axis_columns", []) if c in front.columns]

@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
 
     from sweeps import plots
     from sweeps.pareto import pareto_front, parse_objectives
-    from sweeps.report import _color_axis, feasible, write_report
+    from sweeps.report import _color_axis, feasible, usable_objectives, write_report
     from sweeps.store import Store
     from workloads.errors import InputError
 
@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
             raise InputError(f"{args.model!r} is not in this sweep (allowed: {', '.join(sorted(set(df['model'])))})",
                              key="--model")
         df = df[df["model"] == args.model]
-    objs = dict(meta.get("objectives") or {"latency_s": "min", "energy_pj": "min"})
+    objs = usable_objectives(df, dict(meta.get("objectives") or {}))
     color = args.color or _color_axis(meta, df)
     if color is not None and color not in df.columns:
         raise InputError(f"unknown column {color!r}", key="--color")

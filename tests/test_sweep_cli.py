@@ -1,0 +1,118 @@
+"""End to end with the real simulator: tasim sweep -> results, pareto, plot, report; nsga2 search."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pandas as pd
+import pytest
+import yaml
+
+import sweeps
+from sweeps.cli import main
+from sweeps.executors import LocalExecutor
+from sweeps.pareto import pareto_mask
+from sweeps.runner import run_sweep
+from sweeps.spec import sweep_from_dict
+from workloads.errors import InputError
+
+SMALL = {
+    "name": "small",
+    "description": "two arrays x two precision modes x two recipes",
+    "base": {"arch": "gemmini"},
+    "pe_array": {"pes": [256, 4096], "aspect": [1]},
+    "axes": {"pe.precision_mode": ["fixed", "bit_fusion"]},
+    "workloads": {"models": ["bert-base"], "seq_lens": [64]},
+    "recipes": ["w8a8", "w4a8"],
+    "objectives": {"latency_s": "min", "energy_pj": "min", "accuracy": "max"},
+    "constraints": ["area_mm2 <= 100"],
+}
+
+
+@pytest.fixture(scope="module")
+def swept(tmp_path_factory):
+    d = tmp_path_factory.mktemp("cli")
+    spec = d / "small.yaml"
+    spec.write_text(yaml.safe_dump(SMALL))
+    out = d / "out"
+    assert main(["sweep", str(spec), "-o", str(out), "--workers", "1", "--quiet"]) == 0
+    return out
+
+
+def test_sweep_writes_results_and_report(swept, capsys):
+    df = sweeps.load(swept)
+    tot = df[df["row"] == "total"]
+    assert len(tot) == 8 and (tot["status"] == "ok").all()
+    assert tot["point_id"].is_unique
+    # op-kind rows add up to the totals' MACs; the tidy table carries inputs and figures
+    kinds = df[df["row"] == "op_kind"].groupby("point_id")["macs"].sum()
+    pd.testing.assert_series_equal(kinds.sort_index(), tot.set_index("point_id")["macs"].sort_index(),
+                                   check_names=False, rtol=1e-9)
+    assert {"array.rows", "pe.precision_mode", "recipe", "latency_s", "energy_pj", "edp_pj_s"} <= set(df.columns)
+    assert (tot["edp_pj_s"] - tot["latency_s"] * tot["energy_pj"]).abs().max() < 1e-6 * tot["edp_pj_s"].max()
+    for name in ("report.md", "report.html", "pareto.png", "pareto.svg", "sweep.json"):
+        assert (swept / name).exists(), name
+    html = (swept / "report.html").read_text()
+    assert "data:image/png;base64," in html and "<img" in html and "src=\"pareto.png\"" not in html
+    assert "Best point per objective" in (swept / "report.md").read_text()
+
+
+def test_resume_is_a_no_op(swept, capsys):
+    s = run_sweep(sweep_from_dict(SMALL), swept, executor=LocalExecutor(1), progress=False)
+    assert s.evaluated == 0 and s.skipped == 8
+
+
+def test_pareto_cli_matches_library(swept, capsys):
+    assert main(["pareto", str(swept), "--objectives", "latency_s,energy_pj", "--csv"]) == 0
+    from io import StringIO
+
+    got = pd.read_csv(StringIO(capsys.readouterr().out))
+    tot = sweeps.load_totals(swept)
+    mask = pareto_mask(tot[["latency_s", "energy_pj"]].to_numpy(), ["min", "min"])
+    assert set(got["point_id"]) == set(tot[mask]["point_id"])
+    assert main(["pareto", str(swept), "--objectives", "latency_s,tops_per_w:max", "--by", "recipe",
+                 "--hypervolume"]) == 0
+    assert "hypervolume" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("kind", ["pareto", "matrix", "breakdown", "heatmap", "accuracy"])
+def test_plot_kinds(swept, kind, capsys):
+    assert main(["plot", str(swept), "--kind", kind, "-o", str(swept / f"k_{kind}")]) == 0
+    assert (swept / f"k_{kind}.png").stat().st_size > 5000 and (swept / f"k_{kind}.svg").exists()
+
+
+def test_results_summary(swept, capsys):
+    assert main(["results", str(swept)]) == 0
+    out = capsys.readouterr().out
+    assert "8 design points" in out and "best latency_s" in out
+
+
+def test_nsga2_uses_fewer_evaluations_and_resumes(tmp_path):
+    spec = {
+        "name": "search", "base": {"arch": "gemmini"},
+        "axes": {"array.rows": {"pow2": [4, 256]}, "array.cols": {"pow2": [4, 256]},
+                 "pe.precision_mode": ["fixed", "bit_fusion"]},
+        "workloads": {"models": ["tiny"], "seq_lens": [128]}, "recipes": ["fp16", "w8a8"],
+        "objectives": {"latency_s": "min", "area_mm2": "min"},
+        "strategy": {"kind": "nsga2", "n": 48, "population": 12, "seed": 1},
+        "evaluator": "sweep_fakesim:evaluate",
+    }
+    s1 = run_sweep(sweep_from_dict(spec), tmp_path / "n", executor=LocalExecutor(1), progress=False)
+    grid = sweep_from_dict(spec).grid_size()
+    assert 0 < s1.evaluated <= 48 < grid
+    s2 = run_sweep(sweep_from_dict(spec), tmp_path / "n", executor=LocalExecutor(1), progress=False)
+    assert s2.evaluated == 0  # same seed: the same proposals, answered from the store
+    meta = json.loads((tmp_path / "n" / "sweep.json").read_text())
+    assert meta["strategy"]["kind"] == "nsga2"
+
+
+def test_different_spec_refuses_to_mix(swept):
+    other = dict(SMALL, recipes=["fp16"])
+    with pytest.raises(InputError, match="different sweep spec"):
+        run_sweep(sweep_from_dict(other), swept, executor=LocalExecutor(1), progress=False)
+
+
+def test_accuracy_column_is_fidelity_or_nan(swept):
+    tot = sweeps.load_totals(swept)
+    assert all(math.isnan(a) or 0.0 < a <= 1.0 for a in tot["accuracy"])
