@@ -326,3 +326,13 @@ def test_cli_conv_example(tmp_path: Path, capsys) -> None:
     assert rc == 0
     _, rows = read_report(tmp_path / "bert_base_os32" / "COMPUTE_REPORT.csv")
     assert len(rows) == 8  # 5 rows, the DP layer expanded into 4 channels
+
+
+def test_topology_from_cfg_network_presets(tmp_path: Path, capsys) -> None:
+    topo = write(tmp_path, "t.csv", GEMM_TOPO)
+    cfg = write(tmp_path, "c.cfg", V2_CFG + f'\n[network_presets]\nTopologyCsvLoc: "{topo}"\n')
+    run = run_scalesim(cfg, None, None, input_type="gemm")
+    assert [lay.name for lay in run.layers] == ["ffn1", "odd"]
+    rc = main(["scalesim", "-c", str(write(tmp_path, "n.cfg", V2_CFG)), "-i", "gemm", "-p", str(tmp_path / "o")])
+    err = capsys.readouterr().err
+    assert rc == 2 and "-t: missing" in err and "TopologyCsvLoc" in err

@@ -266,7 +266,7 @@ def layer_figures(cfg: ScaleSimConfig, arch: ArchSpec, layer: Layer, *, engine: 
 
 def run_scalesim(
     cfg_path: str | Path,
-    topology_path: str | Path,
+    topology_path: str | Path | None,
     outdir: str | Path | None,
     *,
     input_type: str = "conv",
@@ -278,9 +278,16 @@ def run_scalesim(
     """Read a SCALE-Sim cfg and topology, simulate every layer, write ``outdir/<run_name>/*.csv``.
 
     ``input_type`` is ``conv`` (SCALE-Sim's default) or ``gemm``. With ``outdir=None`` nothing is
-    written (the figures are still returned). Everything is validated before anything is written.
+    written (the figures are still returned). Without ``topology_path`` the cfg's
+    ``[network_presets] TopologyCsvLoc`` is used, as SCALE-Sim does. Everything is validated before
+    anything is written.
     """
     cfg = parse_cfg(cfg_path)
+    if topology_path is None:
+        if not cfg.topology_path:
+            raise InputError("missing (allowed: a topology CSV, or [network_presets] TopologyCsvLoc in the cfg)",
+                             key="-t")
+        topology_path = cfg.topology_path
     layers = parse_topology(topology_path, input_type)
     if layout_path is not None:
         parse_layout(layout_path)

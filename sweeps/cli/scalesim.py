@@ -30,7 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         formatter_class=helpfmt(),
     )
     p.add_argument("-c", dest="cfg", metavar="CFG", help="SCALE-Sim .cfg file")
-    p.add_argument("-t", dest="topology", metavar="TOPOLOGY", help="topology CSV (conv rows, or GEMM rows with -i gemm)")
+    p.add_argument("-t", dest="topology", metavar="TOPOLOGY", help="topology CSV (conv rows, or GEMM rows with -i gemm); default: the cfg's TopologyCsvLoc")
     p.add_argument("-l", dest="layout", metavar="LAYOUT", default=None,
                    help="layout CSV (validated; does not change the compute figures)")
     p.add_argument("-p", dest="outdir", metavar="OUTDIR", required=True, help="report folder (OUTDIR/<run_name>/)")
@@ -57,8 +57,6 @@ def run(args: argparse.Namespace) -> int:
             "bert_base_layer_gemm.csv"), "gemm"
     if not args.cfg:
         raise InputError("missing (allowed: a SCALE-Sim .cfg file, or --example)", key="-c")
-    if not args.topology:
-        raise InputError("missing (allowed: a SCALE-Sim topology CSV, or --example)", key="-t")
     res = run_scalesim(args.cfg, args.topology, args.outdir, input_type=args.input_type, layout_path=args.layout,
                        engine=args.engine, timing=args.timing)
     if not args.quiet:
