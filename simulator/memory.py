@@ -153,30 +153,38 @@ def _fetch(dep: int, mode: int, o: int, q: int, ni: int) -> bool:
 
 
 @njit(cache=True)
+def loops(rf: int, cf: int, lp: int) -> tuple[int, int]:
+    """(outer, inner) fold-loop lengths: ``lp`` 0 = row folds outer, 1 = column folds outer."""
+    return (rf, cf) if lp == 0 else (cf, rf)
+
+
+@njit(cache=True)
 def fold_io(
-    o: int, q: int, df: int, m: int, n: int, k: int, h: int, w: int,
+    o: int, q: int, df: int, lp: int, m: int, n: int, k: int, h: int, w: int,
     ma: int, mb: int, mc: int, ab: float, bb: float, ob: float,
 ) -> tuple[float, float, float, float]:
     """DRAM bytes of fold (outer o, inner q): (A read, B read, partial-sum read, C write)."""
     sr, sc, t, rf, cf = geometry(m, n, k, h, w, df)
-    if df == OS:
+    if lp == 0:
         i, j, ni = o, q, cf
     else:
         i, j, ni = q, o, rf
     rows = h if i < rf - 1 else sr - (rf - 1) * h
     cols = w if j < cf - 1 else sc - (cf - 1) * w
     ae, be, ce = tile_elems(df, m, n, k, rows, cols)
+    on_i = 0 if lp == 0 else 1  # dependence code of a tile that changes with the row fold i only
+    on_j = 1 - on_i
     if df == OS:
-        dep_a, dep_b = 0, 1
+        dep_a, dep_b = on_i, on_j
     elif df == WS:
-        dep_a, dep_b = 1, 2
+        dep_a, dep_b = on_i, 2
     else:
-        dep_a, dep_b = 2, 1
+        dep_a, dep_b = 2, on_i
     la = ae * ab if _fetch(dep_a, ma, o, q, ni) else 0.0
     lb = be * bb if _fetch(dep_b, mb, o, q, ni) else 0.0
     lc = 0.0
     st = ce * ob
-    if df != OS:
+    if df != OS:  # K folds are the inner loop (lp == 1): partial sums accumulate over q
         if mc == 1:
             if q > 0:
                 lc = ce * ob
@@ -232,64 +240,92 @@ def _slot(s: int, d: int) -> tuple[int, int]:
 
 
 @njit(cache=True)
+def closed_one(
+    m: int, n: int, k: int, h: int, w: int, df: int, lp: int, timing: int, db: bool, ma: int, mb: int, mc: int,
+    ab: float, bb: float, ob: float, inv_bw: float, lat: float,
+) -> tuple[float, float, float, float, float]:
+    """(model cycles, DRAM A, B, psum-read, C-write bytes) of one GEMM in fold-loop order ``lp``.
+
+    ``model cycles`` is the stall-inclusive total before SCALE-Sim's -1 (stall = it - sum of c_f).
+    """
+    sr, sc, t, rf, cf = geometry(m, n, k, h, w, df)
+    no, ni = loops(rf, cf, lp)
+    nf = no * ni
+    total = 0.0
+    ra = rb = rc = wc = 0.0
+    for so in range(5):
+        o, mo = _slot(so, no)
+        if mo == 0:
+            continue
+        for sq in range(5):
+            q, mq = _slot(sq, ni)
+            if mq == 0:
+                continue
+            mult = mo * mq
+            f = o * ni + q
+            la, lb, lc, st = fold_io(o, q, df, lp, m, n, k, h, w, ma, mb, mc, ab, bb, ob)
+            ra += mult * la
+            rb += mult * lb
+            rc += mult * lc
+            wc += mult * st
+            c = fold_compute(f, nf, h, w, t, df, timing)
+            if inv_bw == 0.0:
+                total += mult * c
+                continue
+            ld_next = 0.0
+            if f + 1 < nf:
+                a2, b2, c2, _ = fold_io((f + 1) // ni, (f + 1) % ni, df, lp, m, n, k, h, w, ma, mb, mc, ab, bb, ob)
+                ld_next = a2 + b2 + c2
+            if db:
+                st_prev = 0.0
+                if f > 0:
+                    st_prev = fold_io((f - 1) // ni, (f - 1) % ni, df, lp, m, n, k, h, w, ma, mb, mc, ab, bb, ob)[3]
+                total += mult * max(c, ceil_cycles(dram_window(st_prev, ld_next, inv_bw, lat)))
+            else:
+                total += mult * (c + ceil_cycles(dram_window(st, ld_next, inv_bw, lat)))
+    if inv_bw > 0.0:
+        la, lb, lc, _ = fold_io(0, 0, df, lp, m, n, k, h, w, ma, mb, mc, ab, bb, ob)
+        ld0 = la + lb + lc
+        if ld0 > 0.0:
+            total += ceil_cycles(lat + ld0 * inv_bw)
+        if db:
+            st_last = fold_io(no - 1, ni - 1, df, lp, m, n, k, h, w, ma, mb, mc, ab, bb, ob)[3]
+            total += ceil_cycles(st_last * inv_bw)
+    return total, ra, rb, rc, wc
+
+
+@njit(cache=True)
+def best_loop(
+    m: int, n: int, k: int, h: int, w: int, df: int, timing: int, db: bool, ma: int, mb: int, mc: int,
+    ab: float, bb: float, ob: float, inv_bw: float, lat: float,
+) -> tuple[int, float, float, float, float, float]:
+    """Fold-loop order and its ``closed_one`` figures.
+
+    WS/IS keep the K folds inner (partial sums stay on chip). OS may run either loop outer; like a
+    compiler, pick the order with fewer total cycles, then fewer DRAM bytes, then row folds outer.
+    """
+    best = closed_one(m, n, k, h, w, df, 0 if df == OS else 1, timing, db, ma, mb, mc, ab, bb, ob, inv_bw, lat)
+    if df != OS:
+        return 1, best[0], best[1], best[2], best[3], best[4]
+    alt = closed_one(m, n, k, h, w, df, 1, timing, db, ma, mb, mc, ab, bb, ob, inv_bw, lat)
+    bytes0 = best[1] + best[2] + best[3] + best[4]
+    bytes1 = alt[1] + alt[2] + alt[3] + alt[4]
+    if alt[0] < best[0] or (alt[0] == best[0] and bytes1 < bytes0):
+        return 1, alt[0], alt[1], alt[2], alt[3], alt[4]
+    return 0, best[0], best[1], best[2], best[3], best[4]
+
+
+@njit(cache=True)
 def closed_form(
     m_arr: np.ndarray, n_arr: np.ndarray, k_arr: np.ndarray, h: int, w: int, df: int, timing: int,
     db: bool, cap_a: float, cap_b: float, cap_c: float, ab: float, bb: float, ob: float,
     inv_bw: float, lat: float, out: np.ndarray,
 ) -> None:
-    """Fill ``out[g, :]`` = (model cycles, DRAM A, B, psum read, C write bytes, peak A, B, C bytes).
-
-    ``model cycles`` is the stall-inclusive total before SCALE-Sim's -1 (stall = it - sum of c_f).
-    """
+    """Fill ``out[g, :]`` = (model cycles, DRAM A, B, psum read, C write bytes, peak A, B, C bytes, loop order)."""
     for g in range(m_arr.shape[0]):
         m, n, k = m_arr[g], n_arr[g], k_arr[g]
-        sr, sc, t, rf, cf = geometry(m, n, k, h, w, df)
         ma, mb, mc = buffer_modes(m, n, k, h, w, df, db, cap_a, cap_b, cap_c, ab, bb, ob)
-        if df == OS:
-            no, ni = rf, cf
-        else:
-            no, ni = cf, rf
-        nf = no * ni
-        total = 0.0
-        ra = rb = rc = wc = 0.0
-        for so in range(5):
-            o, mo = _slot(so, no)
-            if mo == 0:
-                continue
-            for sq in range(5):
-                q, mq = _slot(sq, ni)
-                if mq == 0:
-                    continue
-                mult = mo * mq
-                f = o * ni + q
-                la, lb, lc, st = fold_io(o, q, df, m, n, k, h, w, ma, mb, mc, ab, bb, ob)
-                ra += mult * la
-                rb += mult * lb
-                rc += mult * lc
-                wc += mult * st
-                c = fold_compute(f, nf, h, w, t, df, timing)
-                if inv_bw == 0.0:
-                    total += mult * c
-                    continue
-                ld_next = 0.0
-                if f + 1 < nf:
-                    a2, b2, c2, _ = fold_io((f + 1) // ni, (f + 1) % ni, df, m, n, k, h, w, ma, mb, mc, ab, bb, ob)
-                    ld_next = a2 + b2 + c2
-                if db:
-                    st_prev = 0.0
-                    if f > 0:
-                        st_prev = fold_io((f - 1) // ni, (f - 1) % ni, df, m, n, k, h, w, ma, mb, mc, ab, bb, ob)[3]
-                    total += mult * max(c, ceil_cycles(dram_window(st_prev, ld_next, inv_bw, lat)))
-                else:
-                    total += mult * (c + ceil_cycles(dram_window(st, ld_next, inv_bw, lat)))
-        if inv_bw > 0.0:
-            la, lb, lc, _ = fold_io(0, 0, df, m, n, k, h, w, ma, mb, mc, ab, bb, ob)
-            ld0 = la + lb + lc
-            if ld0 > 0.0:
-                total += ceil_cycles(lat + ld0 * inv_bw)
-            if db:
-                st_last = fold_io(no - 1, ni - 1, df, m, n, k, h, w, ma, mb, mc, ab, bb, ob)[3]
-                total += ceil_cycles(st_last * inv_bw)
+        lp, total, ra, rb, rc, wc = best_loop(m, n, k, h, w, df, timing, db, ma, mb, mc, ab, bb, ob, inv_bw, lat)
         pa, pb, pc = peak_bytes(m, n, k, h, w, df, db, ma, mb, mc, cap_a, cap_b, cap_c, ab, bb, ob)
         out[g, 0] = total
         out[g, 1] = ra
@@ -299,6 +335,7 @@ def closed_form(
         out[g, 5] = pa
         out[g, 6] = pb
         out[g, 7] = pc
+        out[g, 8] = lp
 
 
 @njit(cache=True)
@@ -401,7 +438,7 @@ def analyze_gemms(
         m, n, k, p["h"], p["w"], arch.array.dataflow,
         scalesim=p["timing"] == T_SCALESIM, prefetch=p["timing"] == T_PREFETCH,
     )
-    out = np.empty((m.size, 8))
+    out = np.empty((m.size, 9))
     closed_form(m, n, k, p["h"], p["w"], p["df"], p["timing"], p["db"], p["cap_a"], p["cap_b"], p["cap_c"],
                 p["ab"], p["bb"], p["ob"], p["inv_bw"], p["lat"], out)
     return assemble(r, out, p, m, n, k)
@@ -437,4 +474,5 @@ def assemble(
         "peak_ifmap_bytes": out[:, 5].copy(),
         "peak_filter_bytes": out[:, 6].copy(),
         "peak_ofmap_bytes": out[:, 7].copy(),
+        "loop_order": out[:, 8].astype(np.int64),
     }

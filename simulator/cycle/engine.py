@@ -20,10 +20,12 @@ from simulator.memory import (
     T_PREFETCH,
     T_SCALESIM,
     WS,
+    best_loop,
     buffer_modes,
     fold_compute,
     fold_io,
     geometry,
+    loops,
     peak_bytes,
 )
 
@@ -97,10 +99,8 @@ def simulate_one(
     """
     sr, sc, t, rf, cf = geometry(m, n, k, h, w, df)
     ma, mb, mc = buffer_modes(m, n, k, h, w, df, db, cap_a, cap_b, cap_c, ab, bb, ob)
-    if df == OS:
-        no, ni = rf, cf
-    else:
-        no, ni = cf, rf
+    lp = best_loop(m, n, k, h, w, df, timing, db, ma, mb, mc, ab, bb, ob, inv_bw, lat)[0]  # the mapper's choice
+    no, ni = loops(rf, cf, lp)
     nf = no * ni
     bw = 1.0 / inv_bw if inv_bw > 0.0 else 0.0
     length = event_length(h, w, t, df, timing)
@@ -113,7 +113,7 @@ def simulate_one(
     ra = rb = rc = wc = 0.0
 
     # prologue: the first fold's operands
-    la, lb, lc, st_cur = fold_io(0, 0, df, m, n, k, h, w, ma, mb, mc, ab, bb, ob)
+    la, lb, lc, st_cur = fold_io(0, 0, df, lp, m, n, k, h, w, ma, mb, mc, ab, bb, ob)
     ld_cur = la + lb + lc
     if bw > 0.0 and ld_cur > 0.0:
         left = ld_cur
@@ -127,7 +127,7 @@ def simulate_one(
     for f in range(nf):
         o = f // ni
         q = f - o * ni
-        if df == OS:
+        if lp == 0:
             i, j = o, q
         else:
             i, j = q, o
@@ -148,7 +148,7 @@ def simulate_one(
         # --- the fold's time window: compute c_f cycles while DRAM moves data
         c_f = fold_compute(f, nf, h, w, t, df, timing)
         if f + 1 < nf:
-            la, lb, lc, st_next = fold_io((f + 1) // ni, (f + 1) % ni, df, m, n, k, h, w, ma, mb, mc, ab, bb, ob)
+            la, lb, lc, st_next = fold_io((f + 1) // ni, (f + 1) % ni, df, lp, m, n, k, h, w, ma, mb, mc, ab, bb, ob)
         else:
             la = lb = lc = st_next = 0.0
         ld_next = la + lb + lc
@@ -219,6 +219,7 @@ def simulate_one(
     res[12] = pa
     res[13] = pb
     res[14] = pc
+    res[15] = lp
 
 
 RES_FIELDS = (
@@ -237,6 +238,7 @@ RES_FIELDS = (
     "peak_ifmap_bytes",
     "peak_filter_bytes",
     "peak_ofmap_bytes",
+    "loop_order",
 )
 
 

@@ -24,7 +24,7 @@ import numpy as np
 from numba import njit
 
 from simulator.cycle.engine import RES_FIELDS, event_length, simulate_one
-from simulator.memory import IS, OS, T_PREFETCH, buffer_modes, ceil_cycles, fold_compute, fold_io, geometry
+from simulator.memory import IS, OS, T_PREFETCH, buffer_modes, ceil_cycles, fold_compute, fold_io, geometry, loops
 from workloads.errors import InputError
 
 MAX_TRACE_FOLDS = 5_000_000
@@ -42,12 +42,12 @@ def _fold_offset(f: int, h: int, df: int, timing: int) -> int:
 @njit(cache=True)
 def fill_sram_window(
     which: int, lo: int, hi: int, f_lo: int, fold_start: np.ndarray, m: int, n: int, k: int,
-    h: int, w: int, df: int, timing: int, buf: np.ndarray,
+    h: int, w: int, df: int, lp: int, timing: int, buf: np.ndarray,
 ) -> int:
     """Fill ``buf[c - lo, 1 + port]`` with addresses of buffer ``which`` (0 ifmap, 1 filter, 2 ofmap)
     for cycles [lo, hi). Returns the first fold that may still touch cycles >= hi."""
     sr, sc, t, rf, cf = geometry(m, n, k, h, w, df)
-    ni = cf if df == OS else rf
+    ni = loops(rf, cf, lp)[1]
     nf = fold_start.shape[0]
     length = event_length(h, w, t, df, timing)
     nports = buf.shape[1] - 1
@@ -68,7 +68,7 @@ def fill_sram_window(
             continue
         o = f // ni
         q = f - o * ni
-        if df == OS:
+        if lp == 0:
             i, j = o, q
         else:
             i, j = q, o
@@ -132,14 +132,14 @@ def fill_sram_window(
 @njit(cache=True)
 def fill_dram_segments(
     f_lo: int, f_hi: int, fold_start: np.ndarray, total_end: int, m: int, n: int, k: int, h: int, w: int,
-    df: int, timing: int, db: bool, cap_a: float, cap_b: float, cap_c: float, ab: float, bb: float,
+    df: int, lp: int, timing: int, db: bool, cap_a: float, cap_b: float, cap_c: float, ab: float, bb: float,
     ob: float, inv_bw: float, lat: float, seg: np.ndarray,
 ) -> int:
     """DRAM transfer segments (start, end, operand 0 A / 1 B / 2 C, direction 0 read / 1 write, bytes)
     issued in the windows of folds [f_lo, f_hi) (fold -1 = prologue, fold nf = epilogue)."""
     sr, sc, t, rf, cf = geometry(m, n, k, h, w, df)
     ma, mb, mc = buffer_modes(m, n, k, h, w, df, db, cap_a, cap_b, cap_c, ab, bb, ob)
-    ni = cf if df == OS else rf
+    ni = loops(rf, cf, lp)[1]
     nf = fold_start.shape[0]
     ns = 0
     for f in range(f_lo, f_hi):
@@ -149,7 +149,7 @@ def fill_dram_segments(
             st = 0.0
             nxt = 0
         elif f == nf:
-            st = fold_io((nf - 1) // ni, (nf - 1) % ni, df, m, n, k, h, w, ma, mb, mc, ab, bb, ob)[3]
+            st = fold_io((nf - 1) // ni, (nf - 1) % ni, df, lp, m, n, k, h, w, ma, mb, mc, ab, bb, ob)[3]
             start = float(total_end - ceil_cycles(st * inv_bw))
             nxt = -1
         else:
@@ -157,10 +157,10 @@ def fill_dram_segments(
             if db:
                 st = 0.0
                 if f > 0:
-                    st = fold_io((f - 1) // ni, (f - 1) % ni, df, m, n, k, h, w, ma, mb, mc, ab, bb, ob)[3]
+                    st = fold_io((f - 1) // ni, (f - 1) % ni, df, lp, m, n, k, h, w, ma, mb, mc, ab, bb, ob)[3]
             else:
                 start += fold_compute(f, nf, h, w, t, df, timing)
-                st = fold_io(f // ni, f % ni, df, m, n, k, h, w, ma, mb, mc, ab, bb, ob)[3]
+                st = fold_io(f // ni, f % ni, df, lp, m, n, k, h, w, ma, mb, mc, ab, bb, ob)[3]
             nxt = f + 1 if f + 1 < nf else -1
         if f == nf and not db:
             continue
@@ -174,7 +174,7 @@ def fill_dram_segments(
             ns += 1
             tt += st * inv_bw
         if nxt >= 0:
-            la, lb, lc, _ = fold_io(nxt // ni, nxt % ni, df, m, n, k, h, w, ma, mb, mc, ab, bb, ob)
+            la, lb, lc, _ = fold_io(nxt // ni, nxt % ni, df, lp, m, n, k, h, w, ma, mb, mc, ab, bb, ob)
             if la + lb + lc > 0.0:
                 tt = max(tt, start + lat)
                 for opnd in range(3):
@@ -212,6 +212,7 @@ def write_traces(out_dir: Path, m: int, n: int, k: int, p: dict[str, Any], chunk
     args = (p["h"], p["w"], p["df"], p["timing"], p["db"], p["cap_a"], p["cap_b"], p["cap_c"],
             p["ab"], p["bb"], p["ob"], p["inv_bw"], p["lat"])
     simulate_one(m, n, k, *args, res, fold_start)
+    lp = int(res[RES_FIELDS.index("loop_order")])
     off = 1 if p["timing"] == 0 else 0
     total_end = int(res[2]) + off
     length = int(event_length(p["h"], p["w"], t, p["df"], p["timing"]))
@@ -225,7 +226,7 @@ def write_traces(out_dir: Path, m: int, n: int, k: int, p: dict[str, Any], chunk
             lo = 0
             while lo < last_cycle and f_lo < nf:
                 hi = min(lo + chunk, last_cycle)
-                f_lo = fill_sram_window(which, lo, hi, f_lo, fold_start, m, n, k, p["h"], p["w"], p["df"],
+                f_lo = fill_sram_window(which, lo, hi, f_lo, fold_start, m, n, k, p["h"], p["w"], p["df"], lp,
                                         p["timing"], buf[: hi - lo])
                 rows = buf[: hi - lo]
                 rows = rows[(rows[:, 1:] >= 0).any(axis=1)]
@@ -240,7 +241,7 @@ def write_traces(out_dir: Path, m: int, n: int, k: int, p: dict[str, Any], chunk
         if p["inv_bw"] > 0.0:
             for f_lo in range(-1, nf + 1, 65536):
                 f_hi = min(f_lo + 65536, nf + 1)
-                ns = fill_dram_segments(f_lo, f_hi, fold_start, total_end, m, n, k, *args, seg)
+                ns = fill_dram_segments(f_lo, f_hi, fold_start, total_end, m, n, k, *args[:3], lp, *args[3:], seg)
                 s = seg[:ns]
                 for row in range(ns):
                     fh.write(f"{int(np.floor(s[row, 0]))},{int(np.ceil(s[row, 1] - 1e-9))},"
