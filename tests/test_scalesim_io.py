@@ -336,3 +336,28 @@ def test_topology_from_cfg_network_presets(tmp_path: Path, capsys) -> None:
     rc = main(["scalesim", "-c", str(write(tmp_path, "n.cfg", V2_CFG)), "-i", "gemm", "-p", str(tmp_path / "o")])
     err = capsys.readouterr().err
     assert rc == 2 and "-t: missing" in err and "TopologyCsvLoc" in err
+
+
+@settings(max_examples=60, deadline=None)
+@given(ih=st.integers(1, 12), iw=st.integers(1, 12), data=st.data())
+def test_unique_ifmap_words_brute_force(ih: int, iw: int, data) -> None:
+    """Distinct ifmap addresses of a conv layer (what SCALE-Sim's DRAM reads count) vs a plain loop."""
+    from simulator.scalesim.run import unique_ifmap_words
+
+    fh, fw = data.draw(st.integers(1, ih)), data.draw(st.integers(1, iw))
+    ch, stride = data.draw(st.integers(1, 5)), data.draw(st.integers(1, 5))
+    m = data.draw(st.integers(1, 4))
+    n = data.draw(st.integers(1, m))
+    lay = Layer("x", ih, iw, fh, fw, ch, 3, stride, stride, n, m)
+    for sparse in (False, True):
+        seen = set()
+        for p in range(lay.gemm_m):
+            orow, ocol = divmod(p, lay.ofmap_w)
+            for j in range(lay.gemm_k):
+                if sparse and j % m >= n:
+                    continue
+                r, rest = divmod(j, fw * ch)
+                c, k = divmod(rest, ch)
+                if orow * stride + r < ih and ocol * stride + c < iw:
+                    seen.add((orow * stride + r, ocol * stride + c, k))
+        assert unique_ifmap_words(lay, sparse) == len(seen)

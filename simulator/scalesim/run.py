@@ -140,11 +140,19 @@ def unique_ifmap_words(layer: Layer, sparsity_support: bool) -> int:
         elems = elems[elems % layer.nm_m < layer.nm_n]
     if layer.filter_h == 1 and layer.filter_w == layer.ifmap_w and layer.channels == 1 and s_h == 1:
         return layer.ifmap_h * len(elems)  # GEMM rows: every (row, element) is distinct
+    if len(elems) == layer.gemm_k:  # dense: every channel of every window offset
+        mask2d = np.zeros((layer.ifmap_h, layer.ifmap_w), dtype=bool)
+        for r in range(layer.filter_h):
+            for c in range(layer.filter_w):
+                mask2d[r: r + oh * s_h: s_h, c: c + ow * s_w: s_w] = True
+        return int(mask2d.sum()) * layer.channels
     mask = np.zeros((layer.ifmap_h, layer.ifmap_w, layer.channels), dtype=bool)
     c_row, rest = np.divmod(elems, layer.filter_w * layer.channels)
     c_col, ch = np.divmod(rest, layer.channels)
-    for r, c, k in zip(c_row.tolist(), c_col.tolist(), ch.tolist()):
-        mask[r: r + oh * s_h: s_h, c: c + ow * s_w: s_w, k] = True
+    offset = c_row * layer.filter_w + c_col
+    for off in np.unique(offset).tolist():  # one strided slice per window offset, its kept channels
+        r, c = divmod(off, layer.filter_w)
+        mask[r: r + oh * s_h: s_h, c: c + ow * s_w: s_w, ch[offset == off]] = True
     return int(mask.sum())
 
 
