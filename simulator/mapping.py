@@ -28,8 +28,12 @@ def dataflow_code(dataflow: Any) -> np.ndarray:
     arr = np.asarray(dataflow)
     if arr.dtype.kind in "iu":
         return arr.astype(np.int64)
-    flat = [DATAFLOW_CODE[str(d).lower()] for d in arr.ravel()]
-    return np.asarray(flat, dtype=np.int64).reshape(arr.shape)
+    if arr.ndim == 0:
+        return np.asarray(DATAFLOW_CODE[str(arr.item()).lower()], dtype=np.int64)
+    # one dictionary look-up per distinct name, then a vectorised gather
+    names, inverse = np.unique(arr, return_inverse=True)
+    codes = np.asarray([DATAFLOW_CODE[str(d).lower()] for d in names], dtype=np.int64)
+    return codes[inverse].reshape(arr.shape)
 
 
 def ceil_div(a: np.ndarray, b: np.ndarray) -> np.ndarray:
