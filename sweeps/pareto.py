@@ -71,7 +71,9 @@ def pareto_mask(values: np.ndarray, senses: Sequence[str] | None = None) -> np.n
     senses = list(senses) if senses is not None else ["min"] * k
     v = _to_min(values, senses)
     mask = np.zeros(n, dtype=bool)
-    finite = ~np.isnan(v).any(axis=1)
+    finite = np.ones(n, dtype=bool)
+    for d in range(k):  # column loops: numpy's axis=1 reductions over a few columns are slow
+        finite &= ~np.isnan(v[:, d])
     idx = np.flatnonzero(finite)
     if len(idx) == 0:
         return mask
@@ -79,10 +81,15 @@ def pareto_mask(values: np.ndarray, senses: Sequence[str] | None = None) -> np.n
     if k == 1:
         mask[idx[vf[:, 0] == vf[:, 0].min()]] = True
         return mask
+    if len(vf) > 4096:  # cheap exact pre-filter: drop points dominated by a few front points
+        keep = _prefilter(vf)
+        idx, vf = idx[keep], vf[keep]
     order = np.lexsort(vf.T[::-1])  # lexicographic on (f1, f2, ...)
     s = vf[order]
-    first = np.ones(len(s), dtype=bool)  # first occurrence of each distinct point
-    first[1:] = (s[1:] != s[:-1]).any(axis=1)
+    first = np.zeros(len(s), dtype=bool)  # first occurrence of each distinct point
+    first[0] = True
+    for d in range(k):
+        first[1:] |= s[1:, d] != s[:-1, d]
     group = np.cumsum(first) - 1  # distinct-point id of each sorted row
     u = s[first]
     if k == 2:
@@ -95,6 +102,39 @@ def pareto_mask(values: np.ndarray, senses: Sequence[str] | None = None) -> np.n
         on_u = _front_sorted(np.ascontiguousarray(u))
     mask[idx[order]] = on_u[group]
     return mask
+
+
+def _prefilter(v: np.ndarray, n_anchors: int = 8) -> np.ndarray:
+    """Mask of points NOT dominated by any of a few anchors (minimisers of positive weighted sums of
+    the range-normalised objectives, which are Pareto-optimal). Exact: it only removes dominated
+    points; on random data it removes > 99 % of them in O(n k) per anchor, before the O(n log n) sort."""
+    lo, hi = v.min(axis=0), v.max(axis=0)
+    span = np.where(hi > lo, hi - lo, 1.0)
+    z = (v - lo) / span  # (n, k) @ (k,) below: fast
+    k = v.shape[1]
+    weights = [np.full(k, 1.0 / k)] + list(np.random.default_rng(0).dirichlet(np.ones(k), size=n_anchors - 1))
+    anchors = np.ascontiguousarray(np.stack([v[int(np.argmin(z @ w))] for w in weights]))
+    return _not_dominated_by(np.ascontiguousarray(v), anchors)
+
+
+@numba.njit(cache=True)
+def _not_dominated_by(v: np.ndarray, anchors: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
+    n, k = v.shape
+    keep = np.ones(n, dtype=np.bool_)
+    for i in range(n):
+        for a in range(anchors.shape[0]):
+            le = True
+            lt = False
+            for d in range(k):
+                if anchors[a, d] > v[i, d]:
+                    le = False
+                    break
+                if anchors[a, d] < v[i, d]:
+                    lt = True
+            if le and lt:
+                keep[i] = False
+                break
+    return keep
 
 
 def pareto_front(

@@ -89,3 +89,17 @@ def test_default_reference_is_dominated_by_all():
     v = np.array([[1.0, 10.0], [2.0, 5.0]])
     ref = default_reference(v, ["min", "max"])
     assert ref[0] > 2.0 and ref[1] < 5.0
+
+
+@pytest.mark.parametrize("k", [2, 3])
+def test_large_inputs_with_prefilter_match_vectorised_brute_force(k):
+    rng = np.random.default_rng(k)
+    v = rng.integers(0, 40, size=(5000, k)).astype(float)  # many ties and duplicates
+    v[::97] = np.nan
+    senses = ["min"] * (k - 1) + ["max"]
+    w = v * np.array([1.0 if s == "min" else -1.0 for s in senses])
+    ok = ~np.isnan(w).any(axis=1)
+    le = (w[:, None, :] <= w[None, :, :]).all(axis=2)  # le[j, i]: j no worse than i everywhere
+    lt = (w[:, None, :] < w[None, :, :]).any(axis=2)
+    dominated = ((le & lt) & ok[:, None]).any(axis=0)
+    assert np.array_equal(pareto_mask(v, senses), ok & ~dominated)
