@@ -159,6 +159,50 @@ def loops(rf: int, cf: int, lp: int) -> tuple[int, int]:
 
 
 @njit(cache=True)
+def deps(df: int, lp: int) -> tuple[int, int]:
+    """What the A and B tiles change with: 0 the outer fold index only, 1 the inner only, 2 both."""
+    on_i = 0 if lp == 0 else 1  # a tile that changes with the row fold i only
+    on_j = 1 - on_i
+    if df == OS:
+        return on_i, on_j
+    if df == WS:
+        return on_i, 2
+    return 2, on_i
+
+
+@njit(cache=True)
+def prefetch_io(
+    f: int, no: int, ni: int, df: int, lp: int, m: int, n: int, k: int, h: int, w: int,
+    ma: int, mb: int, mc: int, ab: float, bb: float, ob: float,
+) -> tuple[float, float, float]:
+    """DRAM bytes (A, B, partial sums) loaded during fold f for later folds (double-buffered).
+
+    A tile is loaded into the buffer half freed when its predecessor started being used: for a tile
+    reused across the whole inner loop (changes with the outer index only) that is one full outer
+    iteration early, and its bytes are spread evenly over those ``ni`` folds; every other tile is
+    loaded during the fold just before it is needed.
+    """
+    if f + 1 >= no * ni:
+        return 0.0, 0.0, 0.0
+    la, lb, lc, _ = fold_io((f + 1) // ni, (f + 1) % ni, df, lp, m, n, k, h, w, ma, mb, mc, ab, bb, ob)
+    dep_a, dep_b = deps(df, lp)
+    spread_a = dep_a == 0 and ma < 2 and ni > 1
+    spread_b = dep_b == 0 and mb < 2 and ni > 1
+    if not (spread_a or spread_b):
+        return la, lb, lc
+    o = f // ni
+    na = 0.0 if spread_a else la
+    nb = 0.0 if spread_b else lb
+    if o + 1 < no:
+        a2, b2, _, _ = fold_io(o + 1, 0, df, lp, m, n, k, h, w, ma, mb, mc, ab, bb, ob)
+        if spread_a:
+            na += a2 / ni
+        if spread_b:
+            nb += b2 / ni
+    return na, nb, lc
+
+
+@njit(cache=True)
 def fold_io(
     o: int, q: int, df: int, lp: int, m: int, n: int, k: int, h: int, w: int,
     ma: int, mb: int, mc: int, ab: float, bb: float, ob: float,
@@ -172,14 +216,7 @@ def fold_io(
     rows = h if i < rf - 1 else sr - (rf - 1) * h
     cols = w if j < cf - 1 else sc - (cf - 1) * w
     ae, be, ce = tile_elems(df, m, n, k, rows, cols)
-    on_i = 0 if lp == 0 else 1  # dependence code of a tile that changes with the row fold i only
-    on_j = 1 - on_i
-    if df == OS:
-        dep_a, dep_b = on_i, on_j
-    elif df == WS:
-        dep_a, dep_b = on_i, 2
-    else:
-        dep_a, dep_b = 2, on_i
+    dep_a, dep_b = deps(df, lp)
     la = ae * ab if _fetch(dep_a, ma, o, q, ni) else 0.0
     lb = be * bb if _fetch(dep_b, mb, o, q, ni) else 0.0
     lc = 0.0
@@ -272,16 +309,18 @@ def closed_one(
             if inv_bw == 0.0:
                 total += mult * c
                 continue
-            ld_next = 0.0
-            if f + 1 < nf:
-                a2, b2, c2, _ = fold_io((f + 1) // ni, (f + 1) % ni, df, lp, m, n, k, h, w, ma, mb, mc, ab, bb, ob)
-                ld_next = a2 + b2 + c2
             if db:
+                a2, b2, c2 = prefetch_io(f, no, ni, df, lp, m, n, k, h, w, ma, mb, mc, ab, bb, ob)
+                ld_next = a2 + b2 + c2
                 st_prev = 0.0
                 if f > 0:
                     st_prev = fold_io((f - 1) // ni, (f - 1) % ni, df, lp, m, n, k, h, w, ma, mb, mc, ab, bb, ob)[3]
                 total += mult * max(c, ceil_cycles(dram_window(st_prev, ld_next, inv_bw, lat)))
-            else:
+            else:  # single-buffered: the next fold's tiles load after this fold, nothing overlaps
+                ld_next = 0.0
+                if f + 1 < nf:
+                    a2, b2, c2, _ = fold_io((f + 1) // ni, (f + 1) % ni, df, lp, m, n, k, h, w, ma, mb, mc, ab, bb, ob)
+                    ld_next = a2 + b2 + c2
                 total += mult * (c + ceil_cycles(dram_window(st, ld_next, inv_bw, lat)))
     if inv_bw > 0.0:
         la, lb, lc, _ = fold_io(0, 0, df, lp, m, n, k, h, w, ma, mb, mc, ab, bb, ob)

@@ -186,10 +186,10 @@ def test_trace_matches_counters(df: str, timing: str, tmp_path: Path) -> None:
     assert seen["OFMAP"][-1, 0] <= res["total_cycles"][0] + 1
     dram = pd.read_csv(tmp_path / "DRAM_TRACE.csv")
     sums = dram.groupby(["operand", "direction"])["bytes"].sum()
-    assert sums.get(("ifmap", "read"), 0) == res["dram_ifmap_read_bytes"][0]
-    assert sums.get(("filter", "read"), 0) == res["dram_filter_read_bytes"][0]
-    assert sums.get(("ofmap", "read"), 0) == res["dram_ofmap_read_bytes"][0]
-    assert sums.get(("ofmap", "write"), 0) == res["dram_ofmap_write_bytes"][0]
+    assert sums.get(("ifmap", "read"), 0) == pytest.approx(res["dram_ifmap_read_bytes"][0], rel=1e-9)
+    assert sums.get(("filter", "read"), 0) == pytest.approx(res["dram_filter_read_bytes"][0], rel=1e-9)
+    assert sums.get(("ofmap", "read"), 0) == pytest.approx(res["dram_ofmap_read_bytes"][0], rel=1e-9)
+    assert sums.get(("ofmap", "write"), 0) == pytest.approx(res["dram_ofmap_write_bytes"][0], rel=1e-9)
     assert dram["end_cycle"].max() <= res["total_cycles"][0] + 1
     # the interface never carries more than its bandwidth: segments do not overlap
     seg = dram.sort_values("start_cycle")

@@ -27,6 +27,7 @@ from simulator.memory import (
     geometry,
     loops,
     peak_bytes,
+    prefetch_io,
 )
 
 
@@ -151,7 +152,11 @@ def simulate_one(
             la, lb, lc, st_next = fold_io((f + 1) // ni, (f + 1) % ni, df, lp, m, n, k, h, w, ma, mb, mc, ab, bb, ob)
         else:
             la = lb = lc = st_next = 0.0
-        ld_next = la + lb + lc
+        if db:  # what DRAM loads during this fold (tiles reused over a whole inner loop load early)
+            pa_, pb_, pc_ = prefetch_io(f, no, ni, df, lp, m, n, k, h, w, ma, mb, mc, ab, bb, ob)
+            ld_next = pa_ + pb_ + pc_
+        else:
+            ld_next = la + lb + lc
         if record:
             fold_start[f] = cycle
         if bw == 0.0:

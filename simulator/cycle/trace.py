@@ -24,7 +24,18 @@ import numpy as np
 from numba import njit
 
 from simulator.cycle.engine import RES_FIELDS, event_length, simulate_one
-from simulator.memory import IS, OS, T_PREFETCH, buffer_modes, ceil_cycles, fold_compute, fold_io, geometry, loops
+from simulator.memory import (
+    IS,
+    OS,
+    T_PREFETCH,
+    buffer_modes,
+    ceil_cycles,
+    fold_compute,
+    fold_io,
+    geometry,
+    loops,
+    prefetch_io,
+)
 from workloads.errors import InputError
 
 MAX_TRACE_FOLDS = 5_000_000
@@ -174,7 +185,10 @@ def fill_dram_segments(
             ns += 1
             tt += st * inv_bw
         if nxt >= 0:
-            la, lb, lc, _ = fold_io(nxt // ni, nxt % ni, df, lp, m, n, k, h, w, ma, mb, mc, ab, bb, ob)
+            if db and f >= 0:
+                la, lb, lc = prefetch_io(f, nf // ni, ni, df, lp, m, n, k, h, w, ma, mb, mc, ab, bb, ob)
+            else:
+                la, lb, lc, _ = fold_io(nxt // ni, nxt % ni, df, lp, m, n, k, h, w, ma, mb, mc, ab, bb, ob)
             if la + lb + lc > 0.0:
                 tt = max(tt, start + lat)
                 for opnd in range(3):
@@ -245,5 +259,5 @@ def write_traces(out_dir: Path, m: int, n: int, k: int, p: dict[str, Any], chunk
                 s = seg[:ns]
                 for row in range(ns):
                     fh.write(f"{int(np.floor(s[row, 0]))},{int(np.ceil(s[row, 1] - 1e-9))},"
-                             f"{names[int(s[row, 2])]},{dirs[int(s[row, 3])]},{s[row, 4]:g}\n")
+                             f"{names[int(s[row, 2])]},{dirs[int(s[row, 3])]},{s[row, 4]:.12g}\n")
     return {name: res[x] for x, name in enumerate(RES_FIELDS)}
