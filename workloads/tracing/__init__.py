@@ -13,6 +13,6 @@
 
 from __future__ import annotations
 
-from workloads.tracing.record import gemm_signature, trace_module, weight_spec
+from workloads.tracing.record import gemm_signature, trace_module, weight_spec, weight_summary
 
-__all__ = ["gemm_signature", "trace_module", "weight_spec"]
+__all__ = ["gemm_signature", "trace_module", "weight_spec", "weight_summary"]
