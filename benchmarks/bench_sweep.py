@@ -52,6 +52,8 @@ def throughput(quick: bool, tmp: Path) -> None:
     spec = bert_spec(quick)
     n = sweep_from_dict(spec).grid_size()
     print(f"== throughput: BERT-base seq 128, {n:,} design points, analytical engine (with per-op-kind rows)")
+    warm = dict(spec, axes={"array.rows": [16]}, name="warm-up")  # imports, numba cache, workload build
+    run_sweep(sweep_from_dict(warm), tmp / "warm", executor=LocalExecutor(1), progress=False)
     runs = [("local x1", lambda: LocalExecutor(1)), ("local x2", lambda: LocalExecutor(2)),
             ("dask-local x2", lambda: DaskExecutor(local_workers=2))]
     for name, make in runs:

@@ -183,10 +183,10 @@ def _kind_codes(kinds: tuple[str, ...]) -> tuple[np.ndarray, tuple[str, ...]]:
     return np.array([pos[k] for k in kinds], dtype=np.int64), uniq
 
 
-def op_kind_rows(ops: Any) -> list[dict[str, Any]]:
-    """Sum the per-op table (DataFrame or mapping of columns) by op kind (numeric figures only)."""
+def op_kind_sums(ops: Any) -> tuple[tuple[str, ...], list[str], np.ndarray]:
+    """(op kinds, summed columns, sums[kind, column]) of a per-op table (DataFrame or column mapping)."""
     if ops is None or "kind" not in ops or len(ops["kind"]) == 0:
-        return []
+        return (), [], np.zeros((0, 0))
     names = list(ops.columns) if isinstance(ops, pd.DataFrame) else list(ops)
     cols = [c for c in names if c in OP_SUM_COLUMNS or (c.startswith("energy_") and c.endswith("_pj"))]
     codes, kinds = _kind_codes(tuple(ops["kind"]))
@@ -194,6 +194,12 @@ def op_kind_rows(ops: Any) -> list[dict[str, Any]]:
     values = np.where(np.isnan(values), 0.0, values)
     sums = np.zeros((len(kinds), len(cols)))
     np.add.at(sums, codes, values)
+    return kinds, cols, sums
+
+
+def op_kind_rows(ops: Any) -> list[dict[str, Any]]:
+    """Sum the per-op table (DataFrame or mapping of columns) by op kind (numeric figures only)."""
+    kinds, cols, sums = op_kind_sums(ops)
     return [{"op_kind": k, **dict(zip(cols, sums[i].tolist()))} for i, k in enumerate(kinds)]
 
 
@@ -231,9 +237,14 @@ def arch_for_point(batch: Batch, arch_dict: dict[str, Any], axes: tuple[tuple[st
 
 
 def evaluate_batch(batch: Batch) -> pd.DataFrame:
-    """Run every point of a batch; never raises for a failing point (it is recorded as an error row)."""
+    """Run every point of a batch; never raises for a failing point (it is recorded as an error row).
+
+    Built column-wise: one totals row per point, then the op-kind rows of all points at once.
+    """
     evaluator = resolve_evaluator(batch.evaluator)
-    rows: list[dict[str, Any]] = []
+    bases: list[dict[str, Any]] = []
+    totals: list[dict[str, Any]] = []
+    kind_parts: list[tuple[int, tuple[str, ...], list[str], np.ndarray]] = []
     for pid, arch_dict, wl, axes in zip(batch.point_ids, batch.arch_dicts, batch.workloads, batch.axes):
         base: dict[str, Any] = {"point_id": pid}
         base.update({k: v for k, v in wl.as_dict().items() if k in WORKLOAD_COLUMNS})
@@ -246,18 +257,39 @@ def evaluate_batch(batch: Batch) -> pd.DataFrame:
         t0 = time.perf_counter()
         try:
             arch = arch_for_point(batch, arch_dict, axes)
-            totals, ops = evaluator(arch, wl, batch.engine)
-            tot = total_row(totals, recipe_accuracy(wl.recipe))
-            kinds = op_kind_rows(ops)
+            tot, ops = evaluator(arch, wl, batch.engine)
+            row = total_row(tot, recipe_accuracy(wl.recipe))
+            kinds, cols, sums = op_kind_sums(ops)
         except Exception as exc:  # noqa: BLE001 - recorded, the sweep goes on
             msg = f"{type(exc).__name__}: {exc}".splitlines()[0] if str(exc) else _last_frame(exc)
-            rows.append({**base, "row": "total", "op_kind": "", "status": "error", "error": msg[:500]})
+            bases.append(base)
+            totals.append({"row": "total", "op_kind": "", "status": "error", "error": msg[:500]})
             continue
-        eval_s = time.perf_counter() - t0
-        rows.append({**base, "row": "total", "op_kind": "", "status": "ok", "error": "", **tot, "eval_s": eval_s})
-        for k in kinds:
-            rows.append({**base, "row": "op_kind", "status": "ok", "error": "", **k})
-    return pd.DataFrame(rows)
+        row.update(row="total", op_kind="", status="ok", error="", eval_s=time.perf_counter() - t0)
+        if kinds:
+            kind_parts.append((len(bases), kinds, cols, sums))
+        bases.append(base)
+        totals.append(row)
+    base_df = pd.DataFrame(bases)
+    frames = [pd.concat([base_df, pd.DataFrame(totals)], axis=1)]
+    for cols, group in _group_by_columns(kind_parts):
+        rep = np.concatenate([np.full(len(k), i) for i, k, _, _ in group])
+        kdf = base_df.iloc[rep].reset_index(drop=True)
+        kdf["row"] = "op_kind"
+        kdf["op_kind"] = [k for _, kinds, _, _ in group for k in kinds]
+        kdf["status"] = "ok"
+        kdf["error"] = ""
+        sums = np.concatenate([s for _, _, _, s in group], axis=0)
+        kdf = pd.concat([kdf, pd.DataFrame(sums, columns=list(cols))], axis=1)
+        frames.append(kdf)
+    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+
+
+def _group_by_columns(parts: list) -> list[tuple[tuple[str, ...], list]]:
+    groups: dict[tuple[str, ...], list] = {}
+    for p in parts:
+        groups.setdefault(tuple(p[2]), []).append(p)
+    return list(groups.items())
 
 
 def evaluate_batch_table(batch: Batch) -> Any:
