@@ -45,6 +45,8 @@ def test_full_forward_gemms_match_dispatch_recording(name: str) -> None:
 def test_other_shapes_real_tensors(name: str, kwargs: dict) -> None:
     """Two layers with real random weights on the CPU, other batch / sequence / image sizes."""
     cfg = load_model_config(name).with_(layers=2)
+    if cfg.vocab:
+        cfg = cfg.with_(vocab=1000)  # a 128k x 4096 random embedding would dominate the test time
     traced = trace_module(hf_model(cfg), **example_inputs(cfg, **kwargs))
     built = build_workload(cfg, **kwargs)
     assert gemm_signature(traced) == gemm_signature(built) and traced.macs == built.macs
