@@ -255,7 +255,7 @@ def plot_accuracy(df: pd.DataFrame, stem: str | Path, *, x: str = "latency_s", f
         ax.set_xlabel(label(x, "min"))
         ax.set_ylabel(label("accuracy", "max"))
         ax.grid(True, alpha=0.3)
-        ax.legend(fontsize=8, loc="lower right")
+        ax.legend(fontsize=8, loc="center right", framealpha=0.9)
         ax.set_title(f"{name}: accuracy vs latency per recipe" if name is not None else "accuracy vs latency per recipe")
     fig.tight_layout()
     return save(fig, stem)

@@ -51,6 +51,7 @@ def test_dask_worker_killed_mid_run_matches_local(tmp_path, monkeypatch):
                       dashboard_address=None, silence_logs=50) as cluster, Client(cluster) as client:
         assert cluster.scheduler_address.startswith("tcp://127.0.0.1:")
         pids = client.run(os.getpid)
+        assert all(addr.startswith("tcp://127.0.0.1:") for addr in pids)  # loopback only
         p = subprocess.Popen([sys.executable, "-m", "sweeps.cli", "sweep", str(spec_path), "-o", str(out),
                               "--scheduler", cluster.scheduler_address, "--no-report", "--quiet"],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
