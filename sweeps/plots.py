@@ -79,14 +79,25 @@ def _steps(x_sense: str) -> str:
 
 
 def _scale(ax: plt.Axes, x: pd.Series, y: pd.Series) -> None:
-    from matplotlib.ticker import NullFormatter
-
     if _spans_decades(x):
         ax.set_xscale("log")
-        ax.xaxis.set_minor_formatter(NullFormatter())
+        _log_ticks(ax.xaxis, x)
     if _spans_decades(y):
         ax.set_yscale("log")
-        ax.yaxis.set_minor_formatter(NullFormatter())
+        _log_ticks(ax.yaxis, y)
+
+
+def _log_ticks(axis: object, values: pd.Series) -> None:
+    """Log axis tick labels: decades only when the data span >= 2.5 decades, else also 2x and 5x."""
+    from matplotlib.ticker import LogFormatterSciNotation, LogLocator, NullFormatter
+
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v) & (v > 0)]
+    if len(v) and np.log10(v.max() / v.min()) < 2.5:
+        axis.set_minor_locator(LogLocator(subs=(2.0, 5.0)))
+        axis.set_minor_formatter(LogFormatterSciNotation(labelOnlyBase=False, minor_thresholds=(10, 10)))
+    else:
+        axis.set_minor_formatter(NullFormatter())
 
 
 def plot_pareto(
@@ -138,7 +149,11 @@ def plot_matrix(df: pd.DataFrame, objectives: Mapping[str, str], stem: str | Pat
     k = len(cols)
     fig, axes = plt.subplots(k, k, figsize=(2.9 * k + 1, 2.9 * k), squeeze=False)
     front = pareto_front(d, {c: objectives[c] for c in cols})
-    rgba = _colours(front[color_by])[0] if color_by in d.columns else "tab:red"
+    lut: dict = {}
+    if color_by in d.columns:
+        rgba, _, lut = _colours(front[color_by])
+    else:
+        rgba = "tab:red"
     for i, yc in enumerate(cols):
         for j, xc in enumerate(cols):
             ax = axes[i, j]
@@ -155,11 +170,14 @@ def plot_matrix(df: pd.DataFrame, objectives: Mapping[str, str], stem: str | Pat
                 ax.scatter(d[xc], d[yc], s=3, c="0.75", lw=0, alpha=0.5, rasterized=True)
                 ax.scatter(front[xc], front[yc], s=12, c=rgba, edgecolors="k", linewidths=0.3)
                 _scale(ax, d[xc], d[yc])
-            if i == k - 1 and i != j:
-                ax.set_xlabel(label(xc))
-            if j == 0 and i != j:
-                ax.set_ylabel(label(yc))
+                ax.set_xlabel(label(xc), fontsize=8)
+                ax.set_ylabel(label(yc), fontsize=8)
             ax.tick_params(labelsize=7)
+    if lut:
+        handles = [plt.Line2D([], [], marker="o", ls="", color=c, markeredgecolor="k", label=f"{color_by} = {k}")
+                   for k, c in lut.items()]
+        handles.append(plt.Line2D([], [], marker="o", ls="", color="0.75", label="not on the front"))
+        fig.legend(handles=handles, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8)
     fig.suptitle(f"pairwise objectives: {len(d):,} points, {len(front)} on the {k}-objective front"
                  + (f" (coloured by {color_by})" if color_by in d.columns else ""))
     fig.tight_layout()
