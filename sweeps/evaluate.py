@@ -61,13 +61,29 @@ class Batch:
         return len(self.point_ids)
 
 
-def point_id(arch_dict: dict[str, Any], workload: WorkloadKey, engine: str, evaluator: str = "") -> str:
-    """Content hash of (arch, workload, recipe, engine, tasim version) -- the store's primary key."""
+@lru_cache(maxsize=1)
+def tasim_build() -> str:
+    """The tasim version plus a digest of the model code and data (simulator/ and workloads/: .py,
+    .yaml and data files), so results of a changed simulator never pass for stored ones."""
+    import hashlib
+
     from simulator import __version__
 
+    root = Path(__file__).resolve().parents[1]
+    h = hashlib.sha256()
+    for pkg in ("simulator", "workloads"):
+        for f in sorted((root / pkg).rglob("*")):
+            if f.is_file() and f.suffix in (".py", ".yaml", ".yml", ".csv", ".json") and "__pycache__" not in f.parts:
+                h.update(str(f.relative_to(root)).encode())
+                h.update(f.read_bytes())
+    return f"{__version__}+{h.hexdigest()[:10]}"
+
+
+def point_id(arch_dict: dict[str, Any], workload: WorkloadKey, engine: str, evaluator: str = "") -> str:
+    """Content hash of (arch, workload, recipe, engine, tasim build) -- the store's primary key."""
     wl = workload.as_dict()
     wl["recipe_content"] = _recipe_fingerprint(workload.recipe)
-    return content_hash({"arch": arch_dict, "workload": wl, "engine": engine, "version": __version__,
+    return content_hash({"arch": arch_dict, "workload": wl, "engine": engine, "version": tasim_build(),
                          "evaluator": evaluator})
 
 

@@ -177,7 +177,7 @@ def run_sweep(
     target_task_s: float = 0.2,
 ) -> SweepSummary:
     """Run (or resume) a sweep into ``out_dir``; returns the summary. Finished points are skipped."""
-    from simulator import __version__
+    from sweeps.evaluate import tasim_build
     from sweeps.executors import LocalExecutor
 
     engine = engine or sweep.spec.engine
@@ -197,9 +197,15 @@ def run_sweep(
                 "holds results of a different sweep spec or engine (choose a new -o DIR or delete this one)",
                 source=str(out_dir),
             )
+        if old and old.get("tasim_version") != tasim_build() and store.part_files():
+            raise InputError(
+                f"holds results of another tasim build ({old.get('tasim_version')}, this is {tasim_build()}; "
+                "choose a new -o DIR or delete this one)",
+                source=str(out_dir),
+            )
         store.write_meta({
             "name": sweep.spec.name, "source": sweep.source, "spec": to_dict(sweep.spec), "engine": engine,
-            "fingerprint": fingerprint, "tasim_version": __version__, "base_arch": sweep.base_arch.name,
+            "fingerprint": fingerprint, "tasim_version": tasim_build(), "base_arch": sweep.base_arch.name,
             "axis_columns": sweep.axis_columns, "objectives": sweep.objectives,
             "constraints": [c.text for c in sweep.constraints], "grid_size": sweep.grid_size(),
             "strategy": to_dict(sweep.spec.strategy),
