@@ -36,6 +36,7 @@ from workloads.modelconfig import ModelConfig
 from workloads.schema import from_dict, load_yaml, spec_field
 
 RECIPE_DIR = Path(__file__).resolve().parent / "recipes"
+NO_RECIPE = ("", "none", "dense")  # accepted everywhere a recipe is: the identity (no passes)
 
 # GEMM kinds whose static weight the prune pass touches by default (embeddings, LM head, pooler,
 # classifier and patch embedding are left dense, as in the pruning literature).
@@ -164,6 +165,8 @@ def load_recipe(name: str | Path | Recipe) -> Recipe:
     if isinstance(name, Recipe):
         return name
     text = str(name)
+    if text.strip().lower() in NO_RECIPE:
+        return Recipe()
     p = Path(text)
     if p.suffix in (".yaml", ".yml") and p.exists():
         return recipe_from_dict(load_yaml(p), source=str(p), name=p.stem)
@@ -299,6 +302,17 @@ def quantize_pass(w: Workload, q: QuantizePass, n_layers: int) -> Workload:
 
 # -- entry point -----------------------------------------------------------------------------
 
+def _build_args(w: Workload) -> dict[str, object]:
+    """The build_workload keyword arguments a workload was built with."""
+    vision = bool(w.image_size)
+    return dict(
+        seq_len=(w.seq_len or None) if w.phase != "decode" and not vision else None,
+        batch=w.batch, phase=w.phase,
+        context=w.context if w.phase == "decode" else None,
+        new_tokens=max(1, w.new_tokens), image_size=w.image_size or None,
+    )
+
+
 def apply_recipe(
     target: Workload | ModelConfig | str,
     recipe: str | Path | Recipe,
@@ -312,6 +326,7 @@ def apply_recipe(
 ) -> Workload:
     """Compress a model or a workload with ``recipe`` (name, path, ``+``-joined names or Recipe).
 
+    ``recipe`` may be ``""`` / ``"none"`` / ``"dense"``: no passes (the model's own workload).
     ``target`` is either
 
     * a zoo name / YAML path / :class:`ModelConfig`: the workload is built with the keyword
@@ -320,6 +335,8 @@ def apply_recipe(
     * a :class:`Workload`: annotation-only recipes (prune, quantize) apply to it directly (also to
       traced workloads); structural recipes rebuild it from ``workload.config`` (or its zoo
       ``model`` name) with the workload's own build arguments, and the keyword arguments are ignored.
+      A structural recipe on an already-annotated workload is recomposed (earlier recipe first,
+      then this one) and rebuilt, so no annotation is lost.
 
     The result's ``recipe`` field lists the applied recipe names ('+'-joined, appended to any
     earlier ones) and ``params`` is the compressed model's parameter count (pruned weights are still
@@ -329,6 +346,20 @@ def apply_recipe(
     from workloads.zoo import load_model_config
 
     r = load_recipe(recipe)
+    if isinstance(target, Workload) and target.recipe and r.structural:
+        # a structural pass must come before the annotations already applied: recompose and rebuild
+        prior = load_recipe(target.recipe)
+        base = target.config if isinstance(target.config, ModelConfig) and not prior.structural else None
+        if base is None and not prior.structural and target.model:
+            base = load_model_config(target.model)
+        if base is None:
+            raise InputError(
+                f"workload {target.name!r} already has structural recipe {target.recipe!r}; "
+                f"apply {target.recipe + '+' + r.name!r} to the model instead",
+                key="recipe",
+            )
+        out = apply_recipe(base, prior + r, **_build_args(target))
+        return out.with_(name=target.name)
     if isinstance(target, Workload):
         w0 = target
         cfg = target.config if isinstance(target.config, ModelConfig) else None
@@ -338,12 +369,7 @@ def apply_recipe(
                     raise InputError(f"recipe {r.name!r} changes the model; workload {target.name!r} has no config",
                                      key="recipe")
                 cfg = load_model_config(target.model)
-            kwargs = dict(
-                seq_len=(target.seq_len or None) if target.phase != "decode" else None,
-                batch=target.batch, phase=target.phase,
-                context=target.context if target.phase == "decode" else None,
-                new_tokens=max(1, target.new_tokens), image_size=target.image_size or None,
-            )
+            kwargs = _build_args(target)
         n_layers = cfg.layers if cfg is not None else 1 + max((o.layer + o.layers - 1 for o in target.ops), default=0)
     else:
         cfg = load_model_config(target) if not isinstance(target, ModelConfig) else target

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from workloads.compress import apply_recipe, layer_keep, list_recipes, load_recipe, recipe_from_dict
 from workloads.errors import InputError
@@ -141,3 +143,36 @@ def test_bad_recipes_are_one_line_input_errors(data: dict, match: str) -> None:
 def test_unknown_recipe_name() -> None:
     with pytest.raises(InputError, match="unknown recipe"):
         load_recipe("w3a3")
+
+
+def test_identity_recipe_and_structural_after_annotation() -> None:
+    assert apply_recipe("bert-base", "none").ops == build_workload("bert-base").ops
+    built = build_workload("gpt2", phase="decode", context=40, new_tokens=5, batch=2)
+    later = apply_recipe(apply_recipe(built, "w8a8"), "distil-6l")
+    direct = apply_recipe("gpt2", "w8a8+distil-6l", phase="decode", context=40, new_tokens=5, batch=2)
+    assert later.ops == direct.ops and later.recipe == "w8a8+distil-6l"
+    assert {g.b.bits for g in later.gemms if g.b_is_weight} == {8}
+    vit = apply_recipe(apply_recipe(build_workload("vit-b16", image_size=384), "w4a8"), "tokens-spatten")
+    assert vit.image_size == 384 and vit.macs == apply_recipe("vit-b16", "tokens-spatten", image_size=384).macs
+    with pytest.raises(InputError, match="already has structural"):
+        apply_recipe(apply_recipe(built, "distil-6l"), "heads-50")
+
+
+ANNOTATION = ["fp16", "w8a8", "w4a8", "w4a16", "w8a16", "nm-2of4", "prune-30", "prune-50", "block-50"]
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    parts=st.lists(st.sampled_from(ANNOTATION), min_size=1, max_size=3),
+    model=st.sampled_from(["bert-base", "gpt2", "llama3-8b", "vit-b16", "mobilebert"]),
+    structural=st.sampled_from(["", "heads-50", "tokens-spatten", "distil-6l"]),
+)
+def test_annotation_passes_keep_shapes(parts: list[str], model: str, structural: str) -> None:
+    """Prune/quantize never change shapes or MACs; structural passes never add MACs; compaction is lossless."""
+    base = apply_recipe(model, structural or "none", seq_len=None)
+    w = apply_recipe(base, "+".join(parts))
+    assert w.macs == base.macs and w.vector_elements == base.vector_elements
+    assert base.macs <= build_workload(model).macs
+    assert w.expand_layers().compact() == w
+    df = w.to_frame()
+    assert df["macs"].sum() == w.macs and (df.loc[df["op"] == "gemm", "b_density"] <= 1).all()
