@@ -43,6 +43,9 @@ class SweepSummary:
         return 60.0 * self.evaluated / self.wall_s if self.wall_s > 0 else 0.0
 
     def line(self) -> str:
+        if self.evaluated == 0:
+            return (f"sweep {self.name}: all {self.planned} design points already done "
+                    f"({self.wall_s:.1f} s) -> {self.out_dir}")
         return (
             f"sweep {self.name}: {self.planned} design points ({self.skipped} already done, "
             f"{self.evaluated} simulated, {self.errors} errors) in {self.wall_s:.1f} s = "
