@@ -325,6 +325,16 @@ class Sweep:
                 raise InputError(exc.bare_message, source=source, key=f"recipes[{i}]") from None
             except ImportError:
                 pass
+        # build every workload now (cached for the run; forked workers inherit it): a model that
+        # has no decode phase, a bad shape or a recipe that does not apply fails before any work
+        from sweeps.evaluate import build_workload_cached
+
+        for wk in self.workload_keys:
+            try:
+                build_workload_cached(wk)
+            except InputError as exc:
+                what = f"{wk.model} {wk.phase} seq_len={wk.seq_len} recipe={wk.recipe}"
+                raise InputError(f"{what}: {exc.bare_message}", source=source, key="workloads") from None
 
     @property
     def workload_keys(self) -> list[WorkloadKey]:

@@ -57,6 +57,7 @@ def test_good_spec_expands_to_grid():
         ({"strategy": {"kind": "random", "n": 0}}, "strategy.n"),
         ({"base": {"arch": "no-such-chip"}}, "base.arch"),
         ({"pe_array": {"pes": [1000], "aspect": [1]}}, "pe_array"),
+        ({"workloads": {"models": ["bert-base"], "phases": ["decode"]}}, "workloads"),
     ],
 )
 def test_invalid_specs_name_the_key(changes, key):
