@@ -78,3 +78,16 @@ def test_result_object_to_frame() -> None:
                 "peak_buffer_bytes_filter", "dram_bytes", "utilization"):
         assert col in frame.columns
     assert frame["gemm_k"].iloc[0] == 3072 and res["engine"] == "cycle"
+
+
+def test_scalesim_command_cycle_engine_equals_analytical(tmp_path: Path) -> None:
+    from simulator.scalesim import example_path, read_report, run_scalesim
+
+    cfg, topo = example_path("scale.cfg"), example_path("bert_base_layer_gemm.csv")
+    reports = {}
+    for engine in ("analytical", "cycle"):
+        run = run_scalesim(cfg, topo, tmp_path / engine, input_type="gemm", engine=engine)
+        reports[engine] = read_report(run.report_dir / "COMPUTE_REPORT.csv")
+    assert reports["cycle"] == reports["analytical"]
+    header, rows = reports["cycle"]
+    assert all(dict(zip(header, r))["Stall Cycles"] == "0" for r in rows)

@@ -74,7 +74,7 @@ def simulate_gemms(
 
 
 def functional_gemm(
-    a: np.ndarray, b: np.ndarray, arch: ArchSpec, *, timing: str | None = None
+    A: np.ndarray, B: np.ndarray, arch: ArchSpec, *, timing: str | None = None  # noqa: N803 - math names
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """Compute ``A @ B`` by moving the operands through the simulated PEs of ``arch``'s array.
 
@@ -85,8 +85,8 @@ def functional_gemm(
     """
     from simulator.cycle.functional import functional_product
 
-    a = np.asarray(a)
-    b = np.asarray(b)
+    a = np.asarray(A)
+    b = np.asarray(B)
     if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[0]:
         raise InputError(f"shapes {a.shape} and {b.shape} do not form a GEMM A(MxK) . B(KxN)", key="A, B")
     if a.size == 0 or b.size == 0:

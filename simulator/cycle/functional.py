@@ -30,22 +30,35 @@ def os_fold(a: np.ndarray, b: np.ndarray, out: np.ndarray, i0: int, j0: int, row
             acc[r, c] = 0
     for t in range(cycles):
         for r in range(rows - 1, -1, -1):
-            for c in range(cols - 1, 0, -1):
-                av = areg[r, c - 1]
-                bv = breg[r - 1, c] if r > 0 else (b[t - c, j0 + c] if 0 <= t - c < t_len else 0)
-                areg[r, c] = av
-                breg[r, c] = bv
-                acc[r, c] += av * bv
-            # column 0: A arrives from the SRAM port of row r
+            ar = areg[r]
+            br = breg[r]
+            cr = acc[r]
+            if r > 0:  # B arrives from the PE above
+                bu = breg[r - 1]
+                for c in range(cols - 1, 0, -1):
+                    av = ar[c - 1]
+                    bv = bu[c]
+                    ar[c] = av
+                    br[c] = bv
+                    cr[c] += av * bv
+                bv = bu[0]
+            else:  # top row: B arrives from the filter SRAM ports, column c skewed by c
+                for c in range(cols - 1, 0, -1):
+                    av = ar[c - 1]
+                    bv = b[t - c, j0 + c] if 0 <= t - c < t_len else 0
+                    ar[c] = av
+                    br[c] = bv
+                    cr[c] += av * bv
+                bv = b[t, j0] if t < t_len else 0
+            # column 0: A arrives from the ifmap SRAM port of row r, skewed by r
             if 0 <= t - r < t_len:
                 av = a[i0 + r, t - r]
                 counts[0] += 1
             else:
                 av = 0
-            bv = breg[r - 1, 0] if r > 0 else (b[t, j0] if t < t_len else 0)
-            areg[r, 0] = av
-            breg[r, 0] = bv
-            acc[r, 0] += av * bv
+            ar[0] = av
+            br[0] = bv
+            cr[0] += av * bv
         for c in range(cols):
             if 0 <= t - c < t_len:
                 counts[1] += 1
@@ -79,17 +92,29 @@ def ws_fold(s: np.ndarray, wt: np.ndarray, out: np.ndarray, k0: int, j0: int, ro
     last = rows - 1
     for tt in range(cycles - preload):
         for r in range(rows - 1, -1, -1):
-            for c in range(cols - 1, 0, -1):
-                av = areg[r, c - 1]
-                areg[r, c] = av
-                psum[r, c] = (psum[r - 1, c] if r > 0 else 0) + av * wreg[r, c]
+            ar = areg[r]
+            pr = psum[r]
+            wr = wreg[r]
+            if r > 0:  # partial sums arrive from the PE above
+                pu = psum[r - 1]
+                for c in range(cols - 1, 0, -1):
+                    av = ar[c - 1]
+                    ar[c] = av
+                    pr[c] = pu[c] + av * wr[c]
+                above = pu[0]
+            else:
+                for c in range(cols - 1, 0, -1):
+                    av = ar[c - 1]
+                    ar[c] = av
+                    pr[c] = av * wr[c]
+                above = 0
             if 0 <= tt - r < t_len:
                 av = s[tt - r, k0 + r]
                 counts[0] += 1
             else:
                 av = 0
-            areg[r, 0] = av
-            psum[r, 0] = (psum[r - 1, 0] if r > 0 else 0) + av * wreg[r, 0]
+            ar[0] = av
+            pr[0] = above + av * wr[0]
         # bottom edge: partial sum of streamed row m = tt - last - c leaves column c
         for c in range(cols):
             mm = tt - last - c
