@@ -79,7 +79,11 @@ class DaskExecutor:
             if not address.startswith(("tcp://", "tls://", "inproc://", "ucx://")):
                 raise InputError(f"{address!r} is not a scheduler address (allowed: tcp://HOST:PORT)",
                                  key="--scheduler")
-            self.client = Client(address, timeout="20s")
+            try:
+                self.client = Client(address, timeout="20s")
+            except (OSError, TimeoutError) as exc:
+                raise InputError(f"cannot reach a Dask scheduler at {address} ({exc})".splitlines()[0],
+                                 key="--scheduler") from None
         else:
             n = max(1, local_workers or 2)
             self._cluster = LocalCluster(
