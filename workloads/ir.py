@@ -4,10 +4,13 @@ A :class:`Workload` is an ordered tuple of op records. Each record is a :class:`
 :class:`VectorOp` and stands for ``count`` identical instances (48 identical projections are one
 record with ``count=48``) repeated over ``steps`` decode steps whose sizes grow linearly
 (``n + s * n_per_step`` for step ``s`` in ``0..steps-1``), so Llama-2-7B with 2048 decode steps is a
-few dozen records, not a million objects.
+few dozen records, not a million objects. A record that folds identical blocks of consecutive
+layers has ``layer`` = the first of them and ``layers`` = how many (``count`` includes them);
+:meth:`Workload.expand_layers` and :meth:`Workload.compact` convert losslessly between the forms.
 
-GEMM convention: ``out(M x N) = a(M x K) . b(K x N)``, ``batch`` independent such products (heads x
-batch for attention), each ``count`` times per step. ``b_is_weight`` says whether ``b`` is a static
+GEMM convention: ``out(M x N) = a(M x K) . b(K x N)``, ``batch`` independent such products (KV heads x
+batch for attention; with GQA the query heads sharing a KV head are stacked into M), each
+``count`` times per step. ``b_is_weight`` says whether ``b`` is a static
 weight (can be pruned/quantized offline, read from DRAM once per use) or a dynamic activation
 (QK^T, AV).
 

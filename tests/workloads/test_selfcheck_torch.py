@@ -47,6 +47,8 @@ def test_other_shapes_real_tensors(name: str, kwargs: dict) -> None:
     cfg = load_model_config(name).with_(layers=2)
     if cfg.vocab:
         cfg = cfg.with_(vocab=1000)  # a 128k x 4096 random embedding would dominate the test time
+    if cfg.hidden > 1024:  # same structure (GQA 4:1, SwiGLU, RoPE), narrower: random init is slow
+        cfg = cfg.with_(hidden=512, heads=8, kv_heads=2, head_dim=64, ffn=1376)
     traced = trace_module(hf_model(cfg), **example_inputs(cfg, **kwargs))
     built = build_workload(cfg, **kwargs)
     assert gemm_signature(traced) == gemm_signature(built) and traced.macs == built.macs
