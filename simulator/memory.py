@@ -16,11 +16,11 @@ The model (docs/memory.md has the worked example and the diagram):
   fold, else every fold writes its partial sums and every later K fold reads them back (spill).
 * Timing (double-buffered): the first fold's inputs are loaded before anything starts
   (``latency + bytes / bw``). While fold f computes (``c_f`` cycles), DRAM writes fold f-1's outputs and
-  then loads fold f+1's inputs (read data arrives no earlier than ``latency`` after the request), so
-  fold f occupies ``max(c_f, ceil(d_f))`` cycles with ``d_f = max(latency, st_{f-1}/bw) + ld_{f+1}/bw``
-  (``st_{f-1}/bw`` when there is nothing to load). The last fold's outputs drain at the end.
-  Without double buffering nothing overlaps: ``c_f + ceil(d'_f)`` with ``d'_f`` the write of fold f's
-  outputs plus the load of fold f+1's inputs.
+  then loads the bytes for later folds (``prefetch_io``: the next fold's tiles, or a share of a tile
+  reused over a whole inner loop). The DMA keeps requests in flight, so read latency hides behind
+  earlier transfers: fold f occupies ``max(c_f, ceil(d_f))`` cycles, ``d_f = (st_{f-1} + pf_f) / bw``.
+  The last fold's outputs drain at the end. Without double buffering nothing overlaps: fold f costs
+  ``c_f + ceil(max(latency, st_f / bw) + ld_{f+1} / bw)`` (write back, then request and load the next).
 * Unlimited bandwidth (``dram.bandwidth_gbps: .inf`` or unset) is an ideal memory: no latency, no stalls
   (SCALE-Sim's ``CALC`` mode); DRAM traffic is still counted.
 
@@ -315,7 +315,7 @@ def closed_one(
                 st_prev = 0.0
                 if f > 0:
                     st_prev = fold_io((f - 1) // ni, (f - 1) % ni, df, lp, m, n, k, h, w, ma, mb, mc, ab, bb, ob)[3]
-                total += mult * max(c, ceil_cycles(dram_window(st_prev, ld_next, inv_bw, lat)))
+                total += mult * max(c, ceil_cycles(dram_window(st_prev, ld_next, inv_bw, 0.0)))
             else:  # single-buffered: the next fold's tiles load after this fold, nothing overlaps
                 ld_next = 0.0
                 if f + 1 < nf:

@@ -173,7 +173,7 @@ def simulate_one(
                     use = min(avail, wleft)
                     wleft -= use
                     avail -= use
-                if tt >= lat and rleft > reps and wleft <= weps:
+                if rleft > reps and wleft <= weps:  # requests pipelined: latency hidden
                     rleft -= avail
                 tt += 1
             cycle += tt

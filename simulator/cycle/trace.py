@@ -190,7 +190,8 @@ def fill_dram_segments(
             else:
                 la, lb, lc, _ = fold_io(nxt // ni, nxt % ni, df, lp, m, n, k, h, w, ma, mb, mc, ab, bb, ob)
             if la + lb + lc > 0.0:
-                tt = max(tt, start + lat)
+                if f < 0 or not db:  # the first load and single-buffered loads wait for latency
+                    tt = max(tt, start + lat)
                 for opnd in range(3):
                     byts = (la, lb, lc)[opnd]
                     if byts > 0.0:
