@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from sweeps.cli._common import helpfmt, positive_int, print_json
 
@@ -25,11 +26,13 @@ def register(sub: argparse._SubParsersAction) -> None:
             "  tasim trace minilm-real --compress nm-2of4 --tile 32 32 --out minilm-2of4.yaml\n"
             "  tasim trace minilm-real --compress w8a8 --seq-len 64 --json\n"
             "  tasim trace bert-base --layers 2 --seq-len 128 --out bert2.csv\n"
-            "  tasim trace llama3-8b --meta --seq-len 2048 --out llama3.yaml"
+            "  tasim trace llama3-8b --meta --seq-len 2048 --out llama3.yaml\n"
+            "  tasim trace path/to/config.json --meta --seq-len 512 --out custom.yaml"
         ),
         formatter_class=helpfmt(),
     )
-    p.add_argument("model", metavar="MODEL", help="zoo model name, or minilm-real")
+    p.add_argument("model", metavar="MODEL",
+                   help="zoo model name, minilm-real, or a Hugging Face config.json / model folder (random weights)")
     p.add_argument("--seq-len", type=positive_int, default=128, help="tokens (default 128)")
     p.add_argument("--batch", type=positive_int, default=1, help="batch size (default 1)")
     p.add_argument("--image-size", type=positive_int, default=None, help="vision input pixels (default 224)")
@@ -41,6 +44,37 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", metavar="FILE", default=None, help="write the workload (.yaml or .csv)")
     p.add_argument("--json", action="store_true", help="print a JSON summary")
     p.set_defaults(func=run)
+
+
+def _hf_config_model(args: argparse.Namespace) -> tuple[object, dict]:
+    """A transformers model from a config.json (AutoModel, eager attention) and example inputs."""
+    import torch
+    from transformers import AutoConfig, AutoModel
+
+    from workloads.errors import InputError
+
+    path = Path(args.model)
+    if not path.exists():
+        raise InputError("file not found", source=str(path))
+    try:
+        config = AutoConfig.from_pretrained(str(path.parent if path.suffix == ".json" else path),
+                                            local_files_only=True)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"not a Hugging Face config: {str(exc).splitlines()[0]}", source=str(path)) from None
+    if args.layers:
+        for key in ("num_hidden_layers", "n_layer", "n_layers"):
+            if hasattr(config, key):
+                setattr(config, key, args.layers)
+    device = "meta" if args.meta else "cpu"
+    with torch.device(device):
+        model = AutoModel.from_config(config, attn_implementation="eager").eval()
+    if getattr(config, "image_size", None) and getattr(config, "num_channels", None):
+        img = args.image_size or config.image_size
+        inputs = {"pixel_values": torch.zeros(args.batch, config.num_channels, img, img, device=device)}
+    else:
+        ids = torch.ones(args.batch, args.seq_len, dtype=torch.long, device=device)
+        inputs = {"input_ids": ids, "attention_mask": torch.ones_like(ids)}
+    return model, inputs
 
 
 def run(args: argparse.Namespace) -> int:
@@ -67,6 +101,9 @@ def run(args: argparse.Namespace) -> int:
         inputs = dict(tok([" ".join(words.split()[: max(1, args.seq_len - 2)])] * args.batch, padding="max_length",
                           max_length=args.seq_len, truncation=True, return_tensors="pt"))
         zoo_name = "minilm-l6"
+    elif args.model.endswith(".json") or (Path(args.model) / "config.json").exists():
+        model, inputs = _hf_config_model(args)
+        zoo_name = ""
     else:
         cfg = load_model_config(args.model)
         if args.layers:

@@ -112,3 +112,26 @@ def test_minilm_fidelity_orders_compression_strength(minilm) -> None:  # type: i
     assert fidelity(model, tok, "distil-6l", reference=ref) is None
     tok_pruned = fidelity(model, tok, "tokens-spatten", reference=ref)["cosine"]
     assert 0.3 < tok_pruned < 0.999
+
+
+def test_trace_cli_writes_loadable_workloads(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from sweeps.cli import main
+    from workloads.ir import Workload
+    from workloads.zoo import build_workload, load_model_config
+
+    out = tmp_path / "bert1.yaml"
+    assert main(["trace", "bert-base", "--layers", "1", "--seq-len", "16", "--out", str(out), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    w = Workload.from_yaml(out)
+    built = build_workload(load_model_config("bert-base").with_(layers=1), seq_len=16)
+    assert w.macs == summary["macs"] == built.macs and w.params == built.params
+    out = tmp_path / "m.csv"
+    assert main(["trace", "minilm-real", "--compress", "nm-2of4", "--tile", "32", "32", "--seq-len", "32",
+                 "--out", str(out), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["weight_patterns"] == ["nm"] and summary["macs"] == build_workload("minilm-l6", seq_len=32).macs
+    g = next(g for g in Workload.from_csv(out).gemms if g.kind == "ffn_down")
+    assert g.b.tile_shape == (32, 32) and len(g.b.tile_occupancy) == (1536 // 32) * (384 // 32)
+    assert main(["trace", "gpt2", "--meta", "--compress", "w8a8"]) == 2
