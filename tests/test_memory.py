@@ -63,6 +63,9 @@ def test_invariants(c: dict) -> None:
         assert r["total_cycles"] >= max(r["compute_cycles"], bound - slack)
         if not math.isfinite(c["bpc"]):
             assert r["stall_cycles"] == 0
+        else:  # and never worse than moving every byte serially: stalls are bounded by the transfers
+            exposed = c["lat"] * (1 if c["db"] else r["folds"] + 1)
+            assert r["stall_cycles"] <= dram / c["bpc"] + exposed + r["folds"] + 2
         if not (c["timing"] == "scalesim" and c["df"] == "os" and c["h"] * c["w"] == 1):
             assert 0 < r["utilization"] <= 1
         # traffic floor: every operand at least once, outputs written at least once
