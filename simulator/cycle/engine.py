@@ -17,7 +17,6 @@ from numba import njit
 
 from simulator.memory import (
     OS,
-    T_PREFETCH,
     T_SCALESIM,
     WS,
     best_loop,
@@ -260,4 +259,4 @@ def simulate_many(
                      ab, bb, ob, inv_bw, lat, out[g], none)
 
 
-__all__ = ["RES_FIELDS", "simulate_many", "simulate_one", "wavefront_counts", "event_length", "T_PREFETCH"]
+__all__ = ["RES_FIELDS", "event_length", "simulate_many", "simulate_one", "wavefront_counts"]
