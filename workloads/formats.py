@@ -221,12 +221,15 @@ def frame_to_workload(df: pd.DataFrame, meta: dict[str, Any] | None = None, *, s
 
 # -- SCALE-Sim topology ------------------------------------------------------------------------
 
-def to_scalesim_topology(w: Workload, path: str | Path | None = None, *, max_rows: int = 200_000) -> str:
+def to_scalesim_topology(w: Workload, path: str | Path | None = None, *, max_rows: int = 200_000,
+                         sparsity: bool = False) -> str:
     """SCALE-Sim 3.0.0 GEMM topology: ``Layer name, M, N, K,`` then one row per single GEMM.
 
     A record with ``batch * count`` instances over ``steps`` steps becomes ``batch*count*steps``
     rows named ``{name}.s{step}.i{instance}`` (suffixes only where needed). Raises ``InputError``
     above ``max_rows`` rows (a 2048-step decode is better simulated by tasim's own engines).
+    ``sparsity=True`` adds SCALE-Sim's optional fifth column, the layer's N:M ratio (``2:4`` for
+    N:M-pruned weights, ``1:1`` otherwise).
     """
     total = sum(g.instances for g in w.gemms)
     if total > max_rows:
@@ -234,8 +237,11 @@ def to_scalesim_topology(w: Workload, path: str | Path | None = None, *, max_row
             f"{total} single GEMMs exceed max_rows={max_rows} (use fewer decode steps or a larger max_rows)",
             key="topology",
         )
-    lines = ["Layer name, M, N, K,"]
+    lines = ["Layer name, M, N, K," + (" Sparsity," if sparsity else "")]
     for g in w.gemms:
+        ratio = ""
+        if sparsity:
+            ratio = f" {g.b.nm_n}:{g.b.nm_m}," if g.b.pattern == "nm" else " 1:1,"
         ms, ns, ks = g.dims()
         reps = g.batch * g.count
         base = g.name.replace(",", "_").replace(" ", "_")
@@ -243,7 +249,7 @@ def to_scalesim_topology(w: Workload, path: str | Path | None = None, *, max_row
             step = f".s{s}" if g.steps > 1 else ""
             for i in range(reps):
                 inst = f".i{i}" if reps > 1 else ""
-                lines.append(f"{base}{step}{inst}, {ms[s]}, {ns[s]}, {ks[s]},")
+                lines.append(f"{base}{step}{inst}, {ms[s]}, {ns[s]}, {ks[s]},{ratio}")
     text = "\n".join(lines) + "\n"
     if path is not None:
         Path(path).write_text(text)
@@ -266,6 +272,15 @@ def from_scalesim_topology(path: str | Path, *, name: str | None = None) -> Work
             cells.pop()
         if not cells or (len(cells) > 1 and not _is_int(cells[1])):
             continue  # blank line or the header
+        b = TensorSpec()
+        if len(cells) == 5 and ":" in cells[4]:  # GEMM row with SCALE-Sim's N:M sparsity column
+            try:
+                n_, m_ = (int(x) for x in cells[4].split(":"))
+            except ValueError:
+                raise InputError(f"line {lineno}: bad N:M ratio {cells[4]!r}", source=str(p)) from None
+            if n_ != m_:
+                b = TensorSpec(pattern="nm", nm_n=n_, nm_m=m_, density=n_ / m_)
+            cells = cells[:4]
         try:
             nums = [int(c) for c in cells[1:]]
         except ValueError:
@@ -278,7 +293,7 @@ def from_scalesim_topology(path: str | Path, *, name: str | None = None) -> Work
             n, k = nf, fh * fw * ch
         else:
             raise InputError(f"line {lineno}: expected 3 (GEMM) or 7 (conv) numbers, got {len(nums)}", source=str(p))
-        ops.append(GemmOp(name=cells[0], m=m, n=n, k=k, kind="gemm"))
+        ops.append(GemmOp(name=cells[0], m=m, n=n, k=k, kind="gemm", b=b))
     return Workload(name=name or p.stem, ops=tuple(ops), model=p.stem)
 
 

@@ -323,10 +323,11 @@ class Workload:
 
         return from_csv(path)
 
-    def to_scalesim_topology(self, path: str | Path | None = None, *, max_rows: int = 200_000) -> str:
+    def to_scalesim_topology(self, path: str | Path | None = None, *, max_rows: int = 200_000,
+                             sparsity: bool = False) -> str:
         from workloads.formats import to_scalesim_topology
 
-        return to_scalesim_topology(self, path, max_rows=max_rows)
+        return to_scalesim_topology(self, path, max_rows=max_rows, sparsity=sparsity)
 
 
 def _strip_layer(name: str) -> str:
