@@ -1,6 +1,6 @@
 """Exact parameter counts from hyper-parameters, matching the Hugging Face class in each zoo file
 (``hf_class``): weights, biases, norms and embeddings; tied LM heads counted once; ALBERT's shared
-block counted once. ``tests/workloads/test_selfcheck_torch.py`` checks every zoo model against
+block counted once. ``tests/workloads/test_workloads_selfcheck_torch.py`` checks every zoo model against
 ``transformers`` instantiated on the meta device."""
 
 from __future__ import annotations
