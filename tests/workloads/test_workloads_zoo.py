@@ -140,3 +140,21 @@ def test_bad_build_arguments_are_input_errors(kwargs: dict) -> None:
     model = kwargs.pop("model")
     with pytest.raises(InputError):
         build_workload(model, **kwargs)
+
+
+def test_model_yaml_files_are_validated(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    good = tmp_path / "tiny.yaml"
+    good.write_text("name: tiny\nfamily: decoder\narch: llama\nhidden: 256\nlayers: 2\nheads: 8\nkv_heads: 2\n"
+                    "ffn: 512\nvocab: 1000\ngated_ffn: true\nnorm: rmsnorm\npre_norm: true\nembed_norm: false\n"
+                    "final_norm: true\nrope: true\nbias: false\ntie_embeddings: false\nhead: lm\n")
+    w = build_workload(str(good), phase="decode", context=10, new_tokens=4)
+    assert w.model == "tiny" and w.params == param_count(str(good))
+    # 2 x (q 256x256 + k,v 256x64 + o 256x256 + 3 x 256x512 + 2 norms) + emb + final norm + head
+    assert w.params == 2 * (2 * 256 * 256 + 2 * 256 * 64 + 3 * 256 * 512 + 2 * 256) + 2 * 1000 * 256 + 256
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(good.read_text() + "colour: red\n")
+    with pytest.raises(InputError, match=r"bad.yaml: colour: unknown key"):
+        build_workload(str(bad))
+    bad.write_text(good.read_text().replace("kv_heads: 2", "kv_heads: 3"))
+    with pytest.raises(InputError, match="kv_heads"):
+        build_workload(str(bad))
