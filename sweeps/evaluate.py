@@ -61,22 +61,14 @@ class Batch:
         return len(self.point_ids)
 
 
-@lru_cache(maxsize=1)
 def tasim_build() -> str:
-    """The tasim version plus a digest of the model code and data (simulator/ and workloads/: .py,
-    .yaml and data files), so results of a changed simulator never pass for stored ones."""
-    import hashlib
+    """The tasim version that keys stored results (bump ``simulator.__version__`` when the models change).
 
+    A digest of the model code was tried and dropped: in a working tree that others edit it changes
+    mid-run, and an installed tasim is identified by its version anyway."""
     from simulator import __version__
 
-    root = Path(__file__).resolve().parents[1]
-    h = hashlib.sha256()
-    for pkg in ("simulator", "workloads"):
-        for f in sorted((root / pkg).rglob("*")):
-            if f.is_file() and f.suffix in (".py", ".yaml", ".yml", ".csv", ".json") and "__pycache__" not in f.parts:
-                h.update(str(f.relative_to(root)).encode())
-                h.update(f.read_bytes())
-    return f"{__version__}+{h.hexdigest()[:10]}"
+    return __version__
 
 
 def point_id(arch_dict: dict[str, Any], workload: WorkloadKey, engine: str, evaluator: str = "") -> str:
