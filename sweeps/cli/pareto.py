@@ -41,6 +41,7 @@ def run(args: argparse.Namespace) -> int:
     from sweeps.pareto import default_reference, hypervolume, pareto_front, parse_objectives
     from sweeps.report import feasible, usable_objectives
     from sweeps.store import Store
+    from workloads.errors import InputError
 
     store = Store(args.dir, create=False)
     meta = store.read_meta()
@@ -49,6 +50,8 @@ def run(args: argparse.Namespace) -> int:
     if not args.all:
         df = feasible(df, meta.get("constraints", []))
     objs = parse_objectives(args.objectives) if args.objectives else usable_objectives(df, meta.get("objectives") or {})
+    if len(df) == 0 or not objs:
+        raise InputError("no successfully simulated (and feasible) design points to rank", source=args.dir)
     by = [b.strip() for b in args.by.split(",")] if args.by else None
     front = pareto_front(df, objs, by=by)
     axes = [c for c in meta.get("axis_columns", []) if c in front.columns]

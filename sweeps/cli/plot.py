@@ -64,6 +64,8 @@ def run(args: argparse.Namespace) -> int:
             raise InputError(f"{args.model!r} is not in this sweep (allowed: {', '.join(sorted(set(df['model'])))})",
                              key="--model")
         df = df[df["model"] == args.model]
+    if len(df) == 0:
+        raise InputError("no successfully simulated (and feasible) design points to plot", source=args.dir)
     objs = usable_objectives(df, dict(meta.get("objectives") or {}))
     color = args.color or _color_axis(meta, df)
     if color is not None and color not in df.columns:

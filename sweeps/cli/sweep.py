@@ -55,5 +55,6 @@ def run(args: argparse.Namespace) -> int:
         from sweeps.report import write_report
 
         paths = write_report(args.out)
-        print(f"report: {paths['html']}  (markdown: {paths['md']}; Pareto plot: {paths['pareto']})")
+        plot = f"; Pareto plot: {paths['pareto']}" if paths["pareto"].exists() else "; no Pareto plot: no feasible points"
+        print(f"report: {paths['html']}  (markdown: {paths['md']}{plot})")
     return 0
