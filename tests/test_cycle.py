@@ -204,3 +204,16 @@ def test_identical_shapes_are_simulated_once_but_reported_each() -> None:
     single = simulate_gemms(17, 40, 3, arch)
     for key in RESULT_KEYS:
         assert res[key][1] == single[key][0]
+
+
+def test_memory_stays_bounded_on_a_large_gemm() -> None:
+    """8.6 M simulated cycles (4,096 folds) without storing anything per cycle or per fold."""
+    import resource
+
+    arch = make_arch(32, 32, "os", kib=64.0, bpc=16.0, lat=100)
+    simulate_gemms(8, 8, 8, arch)  # compile / load first
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    res = simulate_gemms(2048, 2048, 2048, arch)
+    grown_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+    assert res["folds"][0] == 4096 and res["total_cycles"][0] > 8_000_000
+    assert grown_kib < 50 * 1024
