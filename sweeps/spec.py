@@ -352,14 +352,26 @@ class Sweep:
             cols = ["array.rows", "array.cols", *cols]
         return cols
 
-    def arch_choices(self) -> list[tuple[tuple[str, Any], ...]]:
-        """Every arch (axis assignment) of the full grid, in a stable order."""
+    def _dims(self) -> list[list[tuple[tuple[str, Any], ...]]]:
         dims: list[list[tuple[tuple[str, Any], ...]]] = []
         if self.shapes is not None:
             dims.append([(("array.rows", r), ("array.cols", c)) for r, c in self.shapes])
         for path, vals in self.axis_values.items():
             dims.append([((path, v),) for v in vals])
-        return [tuple(kv for part in combo for kv in part) for combo in itertools.product(*dims)]
+        return dims
+
+    def arch_choices(self) -> list[tuple[tuple[str, Any], ...]]:
+        """Every arch (axis assignment) of the full grid, in a stable order (last axis fastest)."""
+        return [tuple(kv for part in combo for kv in part) for combo in itertools.product(*self._dims())]
+
+    def arch_at(self, index: int) -> tuple[tuple[str, Any], ...]:
+        """The ``index``-th arch of :meth:`arch_choices` without materialising the grid."""
+        dims = self._dims()
+        parts = []
+        for d in reversed(dims):
+            index, r = divmod(index, len(d))
+            parts.append(d[r])
+        return tuple(kv for part in reversed(parts) for kv in part)
 
     def grid_size(self) -> int:
         n = len(self.shapes) if self.shapes is not None else 1
@@ -369,16 +381,14 @@ class Sweep:
 
     def points(self) -> list[DesignPoint]:
         """Design points for grid/random strategies (nsga2 asks its sampler instead; see sweeps/search.py)."""
-        archs = self.arch_choices()
         wls = self.workload_keys
-        kind = self.spec.strategy.kind
-        if kind == "random":
+        if self.spec.strategy.kind == "random":  # sampled by index: the grid is never materialised
             rng = np.random.default_rng(self.spec.strategy.seed)
-            total = len(archs) * len(wls)
+            total = self.grid_size()
             n = min(self.spec.strategy.n, total)
             idx = np.sort(rng.choice(total, size=n, replace=False))
-            return [DesignPoint(archs[i // len(wls)], wls[i % len(wls)]) for i in idx]
-        return [DesignPoint(a, w) for a in archs for w in wls]
+            return [DesignPoint(self.arch_at(int(i) // len(wls)), wls[int(i) % len(wls)]) for i in idx]
+        return [DesignPoint(a, w) for a in self.arch_choices() for w in wls]
 
     def arch_dict(self, point: DesignPoint) -> dict[str, Any]:
         """The arch mapping of a point: base plus its axis overrides (paths were validated at load)."""

@@ -79,6 +79,18 @@ def test_ranges_and_pe_array():
     assert shapes == {(16, 16), (32, 8), (32, 32), (64, 16)}
 
 
+def test_arch_at_matches_grid_order_and_random_scales():
+    s = sweep_from_dict(spec_with(axes={"array.rows": [8, 16, 32], "pe.precision_mode": ["fixed", "bit_serial"]},
+                                  pe_array=None))
+    assert [s.arch_at(i) for i in range(6)] == s.arch_choices()
+    huge = sweep_from_dict(spec_with(axes={f"vector.{f}_cycles_per_element": list(range(1, 11)) for f in
+                                           ("softmax", "layernorm", "gelu", "add", "mul", "rope", "silu", "rmsnorm")},
+                                     strategy={"kind": "random", "n": 20, "seed": 0}))
+    assert huge.grid_size() == 10**8 * 2
+    pts = huge.points()
+    assert len(pts) == 20 and len(set(pts)) == 20
+
+
 def test_random_strategy_is_seeded_subset():
     s1 = sweep_from_dict(spec_with(strategy={"kind": "random", "n": 5, "seed": 3}))
     s2 = sweep_from_dict(spec_with(strategy={"kind": "random", "n": 5, "seed": 3}))
