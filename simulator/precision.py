@@ -14,10 +14,10 @@ Throughput is expressed as ``macs_per_pe_cycle`` (p); the run module packs p pro
 reduction dimension (``K_eff = ceil(K / p)``) and scales bytes per packed element so DRAM/SRAM bytes
 stay the true operand bytes.
 
-Number formats: an operand whose kind (int vs float) differs from the PE's ``number_kind`` is cast
-by the compiler to the PE's native format (``native_bits``), e.g. an fp16 model on an int8 TPU runs
-as int8 (post-training quantization), an int8 model on an fp16 array as fp16. Same-kind operands keep
-their bits (they set bytes moved and how many elements fit in SRAM).
+Number formats: on an integer array a float operand runs as fixed point of the same width (an fp16
+model on an int8 TPU is int16: accuracy kept, 4 passes in ``fixed`` mode); quantizing to int8 is the
+``w8a8`` recipe, with its measured accuracy cost. On a float array an integer operand is widened to
+the native float format. Operand bits set bytes moved and how many elements fit in SRAM.
 
 All functions are numpy-vectorised over operand arrays.
 """
@@ -59,11 +59,19 @@ def significand_bits(bits: Any, kind: Any) -> np.ndarray:
 
 
 def operand_bits(bits: Any, kind: Any, pe: PESpec) -> np.ndarray:
-    """Bits an operand has on this accelerator (stored and moved): cast to native if the kind differs."""
+    """Bits an operand has on this accelerator (stored, moved and multiplied).
+
+    Same kind: its own bits. A float operand on an integer array runs as fixed point of the SAME
+    width (fp16 -> int16: accuracy preserved, so an integer array pays passes for it; quantizing to
+    fewer bits is a compression recipe with its own accuracy cost, not a silent cast). An integer
+    operand on a float array is widened to the native float format.
+    """
     b = np.asarray(bits, dtype=np.int64)
     kc = kind_codes(kind)
     native_kind = KIND_CODE[pe.number_kind]
-    same = (kc == native_kind) | ((kc > 0) & (native_kind > 0) & (b <= pe.native_bits))
+    if native_kind == 0:
+        return np.broadcast_to(b, np.broadcast_shapes(b.shape, kc.shape)).copy()
+    same = (kc == native_kind) | ((kc > 0) & (b <= pe.native_bits))
     return np.where(same, b, pe.native_bits)
 
 

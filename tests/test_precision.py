@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from simulator.arch import ArchSpec, PESpec
+from simulator.arch import ArchSpec, PESpec, load_arch
 from simulator.precision import mac_energy_pj, macs_per_pe_cycle, operand_bits, significand_bits
 from simulator.run import simulate
 from workloads.ir import GemmOp, TensorSpec, Workload
@@ -65,8 +65,9 @@ def test_fixed_mode_no_speedup_below_native_bits():
 
 
 def test_operand_cast_to_native_kind():
+    # float on an integer array: fixed point of the same width (no silent quantization)
     pe = PESpec(native_bits=8, number_kind="int")
-    assert list(operand_bits([16, 4, 8], ["fp", "int", "bf"], pe)) == [8, 4, 8]
+    assert list(operand_bits([16, 4, 8], ["fp", "int", "bf"], pe)) == [16, 4, 8]
     fp_pe = PESpec(native_bits=16, number_kind="fp")
     assert list(operand_bits([8, 16, 8], ["int", "bf", "fp"], fp_pe)) == [16, 16, 8]
 
@@ -97,3 +98,14 @@ def test_integer_mac_energy_grows_with_bits(bits: int):
     hi = float(mac_energy_pj(min(bits * 2, 16), min(bits * 2, 16), 0, pe, EnergySpec(), "ws"))
     assert lo <= hi
     assert np.isfinite(lo) and lo > 0
+
+
+def test_fp16_model_on_int8_array_pays_16_bit_passes():
+    """An uncompressed fp16 model is not silently quantized on an int8 array: it runs as int16."""
+    from workloads.compress import apply_recipe
+
+    arch = load_arch("edge-32")
+    fp16 = simulate(apply_recipe("bert-base", "fp16"), arch).totals
+    w8a8 = simulate(apply_recipe("bert-base", "w8a8"), arch).totals
+    assert fp16["gemm_cycles"] > 2.5 * w8a8["gemm_cycles"]  # 4x compute, memory-bound parts less
+    assert fp16["energy_breakdown_pj"]["mac"] > 2.0 * w8a8["energy_breakdown_pj"]["mac"]
