@@ -61,14 +61,33 @@ class Batch:
         return len(self.point_ids)
 
 
+@lru_cache(maxsize=1)
 def tasim_build() -> str:
-    """The tasim version that keys stored results (bump ``simulator.__version__`` when the models change).
+    """The tasim build that keys stored results: the version plus a digest of the model sources.
 
-    A digest of the model code was tried and dropped: in a working tree that others edit it changes
-    mid-run, and an installed tasim is identified by its version anyway."""
+    The digest covers every file that can change a simulated figure (``simulator/**/*.py``,
+    ``workloads/**/*.py``, the shipped arch, zoo and recipe YAML), so results of an edited model are
+    never mistaken for current ones on resume. It is computed once per process, in the process that
+    plans the sweep (point ids are made there), so it is stable for a whole run.
+    """
+    import hashlib
+
+    import simulator
+    import workloads
     from simulator import __version__
 
-    return __version__
+    h = hashlib.sha256()
+    roots = [Path(simulator.__file__).parent, Path(workloads.__file__).parent]
+    arch_dir = Path(simulator.__file__).parent.parent / "arch_configs"
+    files: list[tuple[str, Path]] = []
+    for root in roots:
+        files += [(f"{root.name}/{f.relative_to(root)}", f) for f in root.rglob("*") if f.suffix in (".py", ".yaml")]
+    if arch_dir.is_dir():
+        files += [(f"arch_configs/{f.name}", f) for f in arch_dir.glob("*.yaml")]
+    for rel, f in sorted(files):
+        h.update(rel.encode())
+        h.update(f.read_bytes())
+    return f"{__version__}+{h.hexdigest()[:12]}"
 
 
 def point_id(arch_dict: dict[str, Any], workload: WorkloadKey, engine: str, evaluator: str = "") -> str:
