@@ -23,7 +23,7 @@ import yaml
 
 from workloads.errors import InputError
 from workloads.ir import GemmOp, Op, TensorSpec, VectorOp, Workload
-from workloads.schema import from_dict, load_yaml, to_dict
+from workloads.schema import from_dict, load_yaml, read_text, to_dict
 
 _META = ("name", "model", "phase", "batch", "seq_len", "params", "recipe", "context", "new_tokens", "image_size")
 _TENSORS = ("a", "b", "out", "x")
@@ -160,10 +160,7 @@ def to_csv(w: Workload, path: str | Path | None = None) -> str:
 
 def from_csv(path: str | Path) -> Workload:
     p = Path(path)
-    try:
-        text = p.read_text()
-    except OSError as exc:
-        raise InputError(f"cannot read file ({exc.strerror or exc})", source=str(p)) from None
+    text = read_text(p)
     meta: dict[str, Any] = {}
     body = []
     for line in text.splitlines(keepends=True):
@@ -261,10 +258,7 @@ def from_scalesim_topology(path: str | Path, *, name: str | None = None) -> Work
     ifmap w, filter h, filter w, channels, filters, stride,``, converted to im2col GEMMs with
     M = output pixels, N = filters, K = filter h * filter w * channels, as SCALE-Sim does)."""
     p = Path(path)
-    try:
-        text = p.read_text()
-    except OSError as exc:
-        raise InputError(f"cannot read file ({exc.strerror or exc})", source=str(p)) from None
+    text = read_text(p)
     ops = []
     for lineno, line in enumerate(text.splitlines(), 1):
         cells = [c.strip() for c in line.split(",")]

@@ -50,13 +50,18 @@ def spec_field(
     return dataclasses.field(default=default, metadata=meta)
 
 
+def read_text(path: str | Path) -> str:
+    """A file's text; an unreadable file raises a one-line InputError naming it."""
+    try:
+        return Path(path).read_text()
+    except OSError as exc:
+        raise InputError(f"cannot read file ({exc.strerror or exc})", source=str(path)) from None
+
+
 def load_yaml(path: str | Path) -> Any:
     """``yaml.safe_load`` a file; unreadable or malformed files raise a one-line InputError."""
     p = Path(path)
-    try:
-        text = p.read_text()
-    except OSError as exc:
-        raise InputError(f"cannot read file ({exc.strerror or exc})", source=str(p)) from None
+    text = read_text(p)
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:

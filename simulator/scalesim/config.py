@@ -22,6 +22,7 @@ from pathlib import Path
 
 from simulator.arch import ArchSpec, arch_from_mapping
 from workloads.errors import InputError
+from workloads.schema import read_text
 
 DATAFLOWS = ("os", "ws", "is")
 SPARSE_REPS = ("ellpack_block", "csr", "csc")
@@ -245,12 +246,7 @@ def parse_cfg_text(text: str, *, source: str = "<cfg>") -> ScaleSimConfig:
 
 def parse_cfg(path: str | Path) -> ScaleSimConfig:
     """Read and validate a SCALE-Sim ``.cfg`` file."""
-    p = Path(path)
-    try:
-        text = p.read_text()
-    except OSError as exc:
-        raise InputError(f"cannot read file ({exc.strerror or exc})", source=str(p)) from None
-    return parse_cfg_text(text, source=str(p))
+    return parse_cfg_text(read_text(path), source=str(path))
 
 
 def cfg_to_arch(cfg: ScaleSimConfig, *, timing: str = "scalesim", overrides: tuple[str, ...] = ()) -> ArchSpec:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from workloads.errors import InputError
+from workloads.schema import read_text
 
 INPUT_TYPES = ("conv", "gemm")
 GEMM_HEADER = "Layer, M, N, K,"
@@ -161,12 +162,7 @@ def parse_topology_text(text: str, input_type: str, *, source: str = "<topology>
 
 
 def parse_topology(path: str | Path, input_type: str) -> list[Layer]:
-    p = Path(path)
-    try:
-        text = p.read_text()
-    except OSError as exc:
-        raise InputError(f"cannot read file ({exc.strerror or exc})", source=str(p)) from None
-    return parse_topology_text(text, input_type, source=str(p))
+    return parse_topology_text(read_text(path), input_type, source=str(path))
 
 
 def parse_layout(path: str | Path) -> int:
@@ -176,10 +172,7 @@ def parse_layout(path: str | Path) -> int:
     which affects the compute report; tasim reads them for compatibility and does not use them.
     """
     p = Path(path)
-    try:
-        lines = p.read_text().splitlines()
-    except OSError as exc:
-        raise InputError(f"cannot read file ({exc.strerror or exc})", source=str(p)) from None
+    lines = read_text(p).splitlines()
     rows = 0
     for lineno, line in enumerate(lines[1:], start=2):
         f = _fields(line.strip())
