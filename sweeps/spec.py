@@ -448,8 +448,11 @@ def _yaml_scalar(v: Any) -> str:
 
 
 def load_sweep(path: str | Path) -> Sweep:
-    """Read and fully validate a sweep YAML file (no simulation happens here)."""
+    """Read and fully validate a sweep YAML file, or a shipped spec by name (no simulation here)."""
     p = Path(path)
+    shipped = Path(__file__).parent / "specs" / f"{path}.yaml"
+    if not p.exists() and p.suffix not in (".yaml", ".yml") and shipped.exists():
+        p = shipped
     data = load_yaml(p)
     spec = from_dict(SweepSpec, data, source=str(p))
     return Sweep(spec, source=str(p), base_dir=p.parent)

@@ -127,3 +127,11 @@ def test_fast_arch_build_equals_full_validation():
             full = from_dict(ArchSpec, s.arch_dict(p), source="t")
             assert replace_path(s.base_arch, p.overrides()) == full
             assert full.to_dict() == s.arch_dict(p)
+
+
+def test_shipped_spec_by_name_from_any_directory(tmp_path, monkeypatch):
+    from sweeps.spec import load_sweep
+
+    monkeypatch.chdir(tmp_path)
+    for name in ("quickstart", "llm-decode"):
+        assert load_sweep(name).spec.name == name

@@ -25,7 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         ),
         formatter_class=helpfmt(),
     )
-    p.add_argument("spec", help="sweep YAML file (e.g. sweeps/specs/quickstart.yaml)")
+    p.add_argument("spec", help="sweep YAML file, or a shipped spec by name (quickstart, llm-decode)")
     p.add_argument("-o", "--out", required=True, metavar="DIR", help="results directory (created; resumed if present)")
     p.add_argument("--workers", type=positive_int, default=None, help="local worker processes (default: all cores)")
     g = p.add_mutually_exclusive_group()
