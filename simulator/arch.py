@@ -73,6 +73,9 @@ class BufferSpec:
         (0.25, 0.5, 0.25), ge=0, doc="ifmap, filter, ofmap fractions of the unified buffer"
     )
     double_buffered: bool = spec_field(True, doc="prefetch the next tile while the current one computes")
+    cross_op_prefetch: bool = spec_field(
+        True, doc="the DMA loads the next GEMM's first weight tile during the previous GEMM's last fold"
+    )
     banks: int = spec_field(1, ge=1, doc="SRAM banks per buffer (bank size sets energy per access)")
 
     def __post_init__(self) -> None:

@@ -95,6 +95,11 @@ RESULT_KEYS = (
     "peak_ifmap_bytes",
     "peak_filter_bytes",
     "peak_ofmap_bytes",
+    "prologue_cycles",
+    "prologue_bytes",
+    "prologue_filter_bytes",
+    "tail_idle_cycles",
+    "tail_free_filter_bytes",
 )
 
 
@@ -259,6 +264,52 @@ def dram_window(st: float, ld: float, inv_bw: float, lat: float) -> float:
     return st * inv_bw
 
 
+@njit(cache=True)
+def last_filter_tile_bytes(m: int, n: int, k: int, h: int, w: int, df: int, bb: float) -> float:
+    """Bytes of the B tile used by the last fold: the only B data still live while that fold computes.
+
+    Every earlier B tile is dead by then (OS: the last tile of the outer loop, or the last of the inner
+    loop in the last outer iteration; WS: a tile per fold; IS: the last K fold's tile).
+    """
+    sr, sc, t, rf, cf = geometry(m, n, k, h, w, df)
+    rows = sr - (rf - 1) * h
+    cols = sc - (cf - 1) * w
+    return tile_elems(df, m, n, k, rows, cols)[1] * bb
+
+
+@njit(cache=True)
+def cross_op_figures(
+    m: int, n: int, k: int, h: int, w: int, df: int, lp: int, timing: int, db: bool, ma: int, mb: int,
+    mc: int, cap_b: float, ab: float, bb: float, ob: float, inv_bw: float, lat: float,
+) -> tuple[float, float, float, float, float]:
+    """Per-GEMM figures the workload-level cross-op prefetch needs (``simulator/schedule.py``).
+
+    (prologue cycles, prologue bytes, prologue B bytes, DRAM-idle cycles of the last fold's window,
+    free B-buffer bytes during the last fold). The prologue is ``ceil(L + ld_0 / bw)`` (0 without
+    bytes or with unlimited bandwidth). The last window lasts ``max(c_last, ceil(st_prev / bw))`` and
+    DRAM only writes ``st_prev`` in it (nothing is left to prefetch): the rest is idle. Single-buffered
+    arrays have no free buffer half to prefetch into: idle 0.
+    """
+    if inv_bw == 0.0:
+        return 0.0, 0.0, 0.0, 0.0, 0.0
+    sr, sc, t, rf, cf = geometry(m, n, k, h, w, df)
+    no, ni = loops(rf, cf, lp)
+    nf = no * ni
+    la, lb, lc, _ = fold_io(0, 0, df, lp, m, n, k, h, w, ma, mb, mc, ab, bb, ob)
+    ld0 = la + lb + lc
+    pro = float(ceil_cycles(lat + ld0 * inv_bw)) if ld0 > 0.0 else 0.0
+    if not db:
+        return pro, ld0, lb, 0.0, 0.0
+    c = fold_compute(nf - 1, nf, h, w, t, df, timing)
+    st_prev = 0.0
+    if nf > 1:
+        st_prev = fold_io((nf - 2) // ni, (nf - 2) % ni, df, lp, m, n, k, h, w, ma, mb, mc, ab, bb, ob)[3]
+    busy = ceil_cycles(st_prev * inv_bw)
+    idle = max(c, busy) - busy
+    free_b = max(cap_b - last_filter_tile_bytes(m, n, k, h, w, df, bb), 0.0)
+    return pro, ld0, lb, float(idle), free_b
+
+
 # ---- closed form --------------------------------------------------------------------------------
 
 
@@ -360,7 +411,8 @@ def closed_form(
     db: bool, cap_a: float, cap_b: float, cap_c: float, ab: float, bb: float, ob: float,
     inv_bw: float, lat: float, out: np.ndarray,
 ) -> None:
-    """Fill ``out[g, :]`` = (model cycles, DRAM A, B, psum read, C write bytes, peak A, B, C bytes, loop order)."""
+    """Fill ``out[g, :]`` = (model cycles, DRAM A, B, psum read, C write bytes, peak A, B, C bytes, loop order,
+    then the five ``cross_op_figures``)."""
     for g in range(m_arr.shape[0]):
         m, n, k = m_arr[g], n_arr[g], k_arr[g]
         ma, mb, mc = buffer_modes(m, n, k, h, w, df, db, cap_a, cap_b, cap_c, ab, bb, ob)
@@ -375,6 +427,9 @@ def closed_form(
         out[g, 6] = pb
         out[g, 7] = pc
         out[g, 8] = lp
+        xo = cross_op_figures(m, n, k, h, w, df, lp, timing, db, ma, mb, mc, cap_b, ab, bb, ob, inv_bw, lat)
+        for x in range(5):
+            out[g, 9 + x] = xo[x]
 
 
 @njit(cache=True)
@@ -477,7 +532,7 @@ def analyze_gemms(
         m, n, k, p["h"], p["w"], arch.array.dataflow,
         scalesim=p["timing"] == T_SCALESIM, prefetch=p["timing"] == T_PREFETCH,
     )
-    out = np.empty((m.size, 9))
+    out = np.empty((m.size, 14))
     closed_form(m, n, k, p["h"], p["w"], p["df"], p["timing"], p["db"], p["cap_a"], p["cap_b"], p["cap_c"],
                 p["ab"], p["bb"], p["ob"], p["inv_bw"], p["lat"], out)
     return assemble(r, out, p, m, n, k)
@@ -514,4 +569,9 @@ def assemble(
         "peak_filter_bytes": out[:, 6].copy(),
         "peak_ofmap_bytes": out[:, 7].copy(),
         "loop_order": out[:, 8].astype(np.int64),
+        "prologue_cycles": out[:, 9].astype(np.int64),
+        "prologue_bytes": out[:, 10].copy(),
+        "prologue_filter_bytes": out[:, 11].copy(),
+        "tail_idle_cycles": out[:, 12].astype(np.int64),
+        "tail_free_filter_bytes": out[:, 13].copy(),
     }

@@ -33,6 +33,7 @@ from simulator.arch import ArchSpec
 from simulator.area import area_breakdown_mm2
 from simulator.energy import COMPONENTS, gemm_energy_pj, leakage_pj, node_factor
 from simulator.precision import KIND_CODE, mac_energy_pj, macs_per_pe_cycle, operand_bits
+from simulator.schedule import CROSS_OP_KEYS, Transitions, cross_op_saved_cycles, transitions
 from simulator.sparsity import sparsity_effects
 from simulator.vector import analyze_vector_ops
 from workloads.errors import InputError
@@ -62,6 +63,18 @@ class _Prepared:
     b_kind: np.ndarray
     o_bits: np.ndarray
     o_kind: np.ndarray
+    start_row: np.ndarray  # first engine row of each record
+    grows: np.ndarray  # bool per record: one row per step (else one row for all steps)
+    trans: Transitions | None = None  # execution-order transitions (built on first use)
+
+    def transitions(self) -> Transitions:
+        if self.trans is None:
+            self.trans = transitions(
+                [g.phase for g in self.gemms], np.array([g.steps for g in self.gemms], dtype=np.int64),
+                np.array([g.layer for g in self.gemms], dtype=np.int64),
+                np.array([g.layers for g in self.gemms], dtype=np.int64), self.grows, self.start_row,
+                int(self.m.size))
+        return self.trans
 
 
 _CACHE: dict[int, tuple[Workload, _Prepared]] = {}
@@ -81,9 +94,12 @@ def _prepare(w: Workload) -> _Prepared:
         else:
             order.append(("v", len(vops)))
             vops.append(op)
-    ms, ns, ks, recs, mults = [], [], [], [], []
+    ms, ns, ks, recs, mults, starts, grow_flags = [], [], [], [], [], [], []
+    n_rows = 0
     for i, g in enumerate(gemms):
-        grows = g.m_per_step or g.n_per_step or g.k_per_step
+        grows = bool(g.m_per_step or g.n_per_step or g.k_per_step)
+        grow_flags.append(grows)
+        starts.append(n_rows)
         if grows:
             m, n, k = g.dims()
             rep = 1
@@ -95,6 +111,7 @@ def _prepare(w: Workload) -> _Prepared:
         ks.append(k)
         recs.append(np.full(m.size, i))
         mults.append(np.full(m.size, g.batch * g.count * rep, dtype=np.float64))
+        n_rows += m.size
 
     def cat(parts: list[np.ndarray], dtype: Any) -> np.ndarray:
         return np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype=dtype)
@@ -109,6 +126,7 @@ def _prepare(w: Workload) -> _Prepared:
         b_kind=np.array([KIND_CODE[g.b.kind] for g in gemms], dtype=np.int64),
         o_bits=np.array([g.out.bits for g in gemms], dtype=np.int64),
         o_kind=np.array([KIND_CODE[g.out.kind] for g in gemms], dtype=np.int64),
+        start_row=np.array(starts, dtype=np.int64), grows=np.array(grow_flags, dtype=bool),
     )
     if len(_CACHE) > 32:
         _CACHE.clear()
@@ -228,6 +246,25 @@ def _per_array_arch(arch: ArchSpec) -> ArchSpec:
     return dataclasses.replace(arch, dram=dram)
 
 
+def _cross_op_saved(prep: _Prepared, arch: ArchSpec, res: dict[str, np.ndarray]) -> np.ndarray:
+    """Per record: cycles saved by loading the next GEMM's first weight tile during the previous GEMM
+    (``buffers.cross_op_prefetch``, :mod:`simulator.schedule`); zeros when it does not apply."""
+    ng = len(prep.gemms)
+    bpc = _per_array_arch(arch).dram_bytes_per_cycle
+    buf = arch.buffers
+    if (not buf.cross_op_prefetch or not buf.double_buffered or not math.isfinite(bpc)
+            or any(key not in res for key in CROSS_OP_KEYS)):
+        return np.zeros(ng)
+    cnt = arch.array.count
+    r = prep.rec
+    per_iter = np.array([(-(-x.batch // cnt) if cnt > 1 and x.batch >= cnt else x.batch) * x.count / x.layers
+                         for x in prep.gemms], dtype=np.float64)
+    weight = np.array([x.b_is_weight for x in prep.gemms], dtype=bool)
+    saved_row = cross_op_saved_cycles(res, prep.transitions(), per_iter[r], weight[r], bpc,
+                                      float(arch.dram.latency_cycles))
+    return np.bincount(r, weights=saved_row, minlength=ng)
+
+
 def _simulate_columns(w: Workload, arch: ArchSpec, engine: str) -> tuple[dict[str, Any], dict[str, Any]]:
     prep = _prepare(w)
     pe = arch.pe
@@ -282,9 +319,10 @@ def _simulate_columns(w: Workload, arch: ArchSpec, engine: str) -> tuple[dict[st
         def agg(x: Any, weights: np.ndarray = wts) -> np.ndarray:
             return np.bincount(r, weights=np.asarray(x, dtype=np.float64) * weights, minlength=ng)
 
+        saved = _cross_op_saved(prep, arch, res)
         g = {
-            "cycles": agg(res["total_cycles"], time_wts),
-            "stall_cycles": agg(res["stall_cycles"], time_wts),
+            "cycles": agg(res["total_cycles"], time_wts) - saved,
+            "stall_cycles": agg(res["stall_cycles"], time_wts) - saved,
             "macs": agg(macs_row),
             "slots": agg(mf * n_full * k_eff),
             "dram_bytes": agg(dram_row),

@@ -57,7 +57,7 @@ def simulate_gemms(
     res: dict[str, np.ndarray] = {}
     for x, name in enumerate(RES_FIELDS):
         col = raw[:, x]
-        res[name] = col.astype(np.int64) if not name.startswith(("dram_", "peak_")) else col.copy()
+        res[name] = col.copy() if name.startswith(("dram_", "peak_")) or name.endswith("_bytes") else col.astype(np.int64)
     macs = m * n * k
     pes = float(p["h"] * p["w"])
     res["macs"] = macs

@@ -24,6 +24,7 @@ from simulator.memory import (
     fold_compute,
     fold_io,
     geometry,
+    last_filter_tile_bytes,
     loops,
     peak_bytes,
     prefetch_io,
@@ -115,6 +116,8 @@ def simulate_one(
     # prologue: the first fold's operands
     la, lb, lc, st_cur = fold_io(0, 0, df, lp, m, n, k, h, w, ma, mb, mc, ab, bb, ob)
     ld_cur = la + lb + lc
+    pro_bytes = ld_cur
+    pro_filter = lb
     if bw > 0.0 and ld_cur > 0.0:
         left = ld_cur
         eps = 1e-9 * ld_cur
@@ -123,6 +126,8 @@ def simulate_one(
                 left -= bw
             cycle += 1
             stall += 1
+    pro_cycles = cycle
+    tail_idle = 0
     st_prev = 0.0
     for f in range(nf):
         o = f // ni
@@ -166,8 +171,11 @@ def simulate_one(
             weps = 1e-9 * wleft
             reps = 1e-9 * rleft
             tt = 0
+            idle = 0
             while tt < c_f or wleft > weps or rleft > reps:
                 avail = bw
+                if wleft <= weps and rleft <= reps:
+                    idle += 1  # DRAM has nothing to move this cycle
                 if wleft > weps:
                     use = min(avail, wleft)
                     wleft -= use
@@ -177,6 +185,8 @@ def simulate_one(
                 tt += 1
             cycle += tt
             stall += tt - c_f
+            if f == nf - 1:
+                tail_idle = idle
         else:
             cycle += c_f
             wleft = st_cur
@@ -224,6 +234,14 @@ def simulate_one(
     res[13] = pb
     res[14] = pc
     res[15] = lp
+    if bw > 0.0:  # cross-op prefetch figures (memory.cross_op_figures gives the same in closed form)
+        res[16] = pro_cycles
+        res[17] = pro_bytes
+        res[18] = pro_filter
+        res[19] = tail_idle
+        res[20] = max(cap_b - last_filter_tile_bytes(m, n, k, h, w, df, bb), 0.0) if db else 0.0
+    else:
+        res[16:21] = 0.0
 
 
 RES_FIELDS = (
@@ -243,6 +261,11 @@ RES_FIELDS = (
     "peak_filter_bytes",
     "peak_ofmap_bytes",
     "loop_order",
+    "prologue_cycles",
+    "prologue_bytes",
+    "prologue_filter_bytes",
+    "tail_idle_cycles",
+    "tail_free_filter_bytes",
 )
 
 

@@ -1,0 +1,172 @@
+"""Cross-op weight prefetch: the DMA loads the next GEMM's first weight tile during the previous GEMM.
+
+Per GEMM both engines (``simulator.memory.analyze_gemms`` in closed form, ``simulator.cycle.simulate_gemms``
+cycle by cycle) report the figures of ``memory.cross_op_figures``: the exposed prologue
+``P = ceil(L + ld_0 / bw)`` (fold 0's tiles, ``ld_0`` bytes of which ``lb_0`` are B), the DRAM-idle
+cycles ``I`` of the last fold's window (the array computes its last fold, DRAM has written the previous
+fold's outputs and has nothing left to load) and the free B-buffer bytes ``F`` during that fold
+(everything but the last B tile is dead by then). A GEMM ``c`` that runs right after GEMM ``p`` on the
+same array, and whose B operand is a weight (static, address known ahead), gets
+
+    x   = min(lb_0[c], F[p], I[p] * bw)              bytes of c's first weight tile loaded during p
+    P'  = ceil(L + (ld_0[c] - x) / bw)  (0 if nothing is left)   c's exposed prologue
+    saved cycles = P[c] - P'
+
+The B operand of the next product of the SAME record (the next attention head's K or V cache
+slice, already in DRAM since an earlier op wrote it) is prefetched the same way. Activations (A), and
+a non-weight B at a change of record (it may have just been written, e.g. the new token's key), stay
+exposed with the read latency ``L`` of their request. Only the idle part of ``p``'s last window is used,
+so every byte still has its own DRAM cycles: totals stay ``>= max(compute, bytes / bw)``.
+
+The execution order (arch-independent, ``transitions``): per step, records in workload order; a
+record of ``layers`` folded layers belongs to a block of consecutive records with the same
+(``layer``, ``layers``) that repeats ``layers`` times; within one iteration a record runs its
+``batch x count / layers`` products back to back (on one of ``array.count`` arrays: ``ceil(batch /
+count)`` when heads are spread over the arrays). Vector ops between GEMMs are not used as extra
+prefetch time (conservative). docs/memory.md section 4b.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+#: per-GEMM keys (both engines) the schedule needs
+CROSS_OP_KEYS = ("prologue_cycles", "prologue_bytes", "prologue_filter_bytes", "tail_idle_cycles",
+                 "tail_free_filter_bytes")
+
+
+@dataclass(frozen=True)
+class Transitions:
+    """Which engine row follows which, and how often (over the whole workload)."""
+
+    prev_row: np.ndarray  # int64: row that runs first
+    cur_row: np.ndarray  # int64: row that runs right after it (a different record)
+    times: np.ndarray  # float64: how many times this happens
+    self_iters: np.ndarray  # float64 per row: runs of back-to-back products of the row (each of
+    # ``inst`` products has ``inst - 1`` self transitions; ``inst`` depends on the array count)
+
+
+def transitions(
+    phase: list[str], steps: np.ndarray, layer: np.ndarray, layers: np.ndarray, grows: np.ndarray,
+    start_row: np.ndarray, n_rows: int,
+) -> Transitions:
+    """Execution-order transitions between the engine rows of GEMM records (see the module docstring).
+
+    Per record (workload order): its phase, steps, first layer, folded layers, whether its shape grows
+    with the step (one row per step from ``start_row``) or not (one row for all steps).
+    """
+    n_rec = len(phase)
+    steps = np.asarray(steps, dtype=np.int64)
+    layers_f = np.asarray(layers, dtype=np.float64)
+    prev_parts: list[np.ndarray] = []
+    cur_parts: list[np.ndarray] = []
+    time_parts: list[np.ndarray] = []
+
+    def row(rec: int, s: np.ndarray) -> np.ndarray:
+        return start_row[rec] + (s if grows[rec] else np.zeros_like(s))
+
+    def emit(p_rec: int, p_s: np.ndarray, c_rec: int, c_s: np.ndarray, t: float) -> None:
+        if p_s.size == 0 or t <= 0:
+            return
+        prev_parts.append(row(p_rec, p_s))
+        cur_parts.append(row(c_rec, c_s))
+        time_parts.append(np.full(p_s.size, t))
+
+    last: tuple[int, int] | None = None  # (record, step) of the previous phase's last GEMM
+    for ph in dict.fromkeys(phase):
+        recs = [i for i in range(n_rec) if phase[i] == ph]
+        bounds = sorted({0, *(int(steps[i]) for i in recs)})
+        first_of_step: list[tuple[int, int, int]] = []  # (s0, s1, first rec), (s0, s1, last rec)
+        last_of_step: list[tuple[int, int, int]] = []
+        for s0, s1 in zip(bounds[:-1], bounds[1:], strict=False):
+            act = [i for i in recs if steps[i] > s0]
+            if not act:
+                continue
+            ss = np.arange(s0, s1, dtype=np.int64)
+            blocks: list[list[int]] = []
+            for i in act:
+                if blocks and (layer[blocks[-1][-1]], layers[blocks[-1][-1]]) == (layer[i], layers[i]):
+                    blocks[-1].append(i)
+                else:
+                    blocks.append([i])
+            for bi, blk in enumerate(blocks):
+                reps = float(layers[blk[0]])
+                for a, b in zip(blk[:-1], blk[1:], strict=False):
+                    emit(a, ss, b, ss, reps)
+                emit(blk[-1], ss, blk[0], ss, reps - 1.0)
+                if bi + 1 < len(blocks):
+                    emit(blk[-1], ss, blocks[bi + 1][0], ss, 1.0)
+            first_of_step.append((s0, s1, act[0]))
+            last_of_step.append((s0, s1, act[-1]))
+        # step boundaries: last GEMM of step s-1 -> first GEMM of step s
+        for (s0, s1, f_rec) in first_of_step:
+            for (t0, t1, l_rec) in last_of_step:
+                lo, hi = max(s0, t0 + 1), min(s1, t1 + 1)  # s in [s0, s1) with s - 1 in [t0, t1)
+                if hi > lo:
+                    s = np.arange(lo, hi, dtype=np.int64)
+                    emit(l_rec, s - 1, f_rec, s, 1.0)
+        if first_of_step:
+            if last is not None:
+                emit(last[0], np.array([last[1]]), first_of_step[0][2], np.array([0]), 1.0)
+            t0, t1, l_rec = last_of_step[-1]
+            last = (l_rec, t1 - 1)
+    if prev_parts:
+        prev = np.concatenate(prev_parts)
+        cur = np.concatenate(cur_parts)
+        times = np.concatenate(time_parts)
+        key = prev * max(n_rows, 1) + cur
+        uniq, inv = np.unique(key, return_inverse=True)
+        prev_u, cur_u = uniq // max(n_rows, 1), uniq % max(n_rows, 1)
+        times_u = np.bincount(inv.reshape(-1), weights=times, minlength=uniq.size)
+    else:
+        prev_u = cur_u = np.zeros(0, dtype=np.int64)
+        times_u = np.zeros(0)
+    self_iters = np.zeros(n_rows)
+    for i in range(n_rec):
+        if grows[i]:
+            self_iters[start_row[i]:start_row[i] + steps[i]] = layers_f[i]
+        else:
+            self_iters[start_row[i]] = layers_f[i] * steps[i]
+    return Transitions(prev_u.astype(np.int64), cur_u.astype(np.int64), times_u, self_iters)
+
+
+def _ceil_cycles(x: np.ndarray) -> np.ndarray:
+    """Vectorised ``memory.ceil_cycles``."""
+    return np.where(x <= 1e-9, 0.0, np.ceil(x - 1e-9 * np.maximum(1.0, x)))
+
+
+def cross_op_saved_cycles(
+    res: dict[str, Any], tr: Transitions, inst_per_iter: np.ndarray, prefetchable: np.ndarray,
+    bytes_per_cycle: float, latency_cycles: float,
+) -> np.ndarray:
+    """Cycles saved per engine row over the whole workload (already multiplied by occurrences).
+
+    ``res``: per-row engine figures (``CROSS_OP_KEYS``); ``inst_per_iter``: products a row runs back
+    to back per iteration on one array; ``prefetchable``: per row, whether B is a weight;
+    ``bytes_per_cycle``/``latency_cycles``: DRAM of one array (finite bandwidth). Between back-to-back
+    products of one record (attention heads) any B tile is prefetchable: an earlier op wrote it.
+    """
+    pro = np.asarray(res["prologue_cycles"], dtype=np.float64)
+    ld0 = np.asarray(res["prologue_bytes"], dtype=np.float64)
+    lb_all = np.asarray(res["prologue_filter_bytes"], dtype=np.float64)
+    lb_weight = np.where(prefetchable, lb_all, 0.0)
+    room = np.minimum(np.asarray(res["tail_free_filter_bytes"], dtype=np.float64),
+                      np.asarray(res["tail_idle_cycles"], dtype=np.float64) * bytes_per_cycle)
+    inv_bw = 1.0 / bytes_per_cycle
+
+    def saved(p: np.ndarray, c: np.ndarray, lb0: np.ndarray) -> np.ndarray:
+        x = np.minimum(lb0[c], room[p])
+        rest = ld0[c] - x
+        new = np.where(rest > 1e-9 * ld0[c], _ceil_cycles(latency_cycles + rest * inv_bw), 0.0)
+        return np.maximum(pro[c] - new, 0.0)
+
+    n = pro.size
+    out = np.zeros(n)
+    if tr.prev_row.size:
+        out += np.bincount(tr.cur_row, weights=saved(tr.prev_row, tr.cur_row, lb_weight) * tr.times, minlength=n)
+    rows = np.arange(n)  # the next product of the same record (next head): its B is in DRAM already
+    out += saved(rows, rows, lb_all) * tr.self_iters * np.maximum(inst_per_iter - 1.0, 0.0)
+    return out
