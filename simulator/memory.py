@@ -100,6 +100,8 @@ RESULT_KEYS = (
     "prologue_filter_bytes",
     "tail_idle_cycles",
     "tail_free_filter_bytes",
+    "body_free_filter_bytes",
+    "body_idle_cycles",
 )
 
 
@@ -278,20 +280,36 @@ def last_filter_tile_bytes(m: int, n: int, k: int, h: int, w: int, df: int, bb: 
 
 
 @njit(cache=True)
+def body_free_filter_bytes(
+    m: int, n: int, k: int, h: int, w: int, df: int, mb: int, cap_b: float, bb: float,
+) -> float:
+    """Free B-buffer bytes during any fold but the last (double-buffered): capacity minus the whole
+    operand (resident), minus its two largest tiles (reuse), nothing (stream: the buffer is a FIFO)."""
+    if mb == 2:
+        return 0.0
+    if mb == 0:
+        return max(cap_b - k * n * bb, 0.0)
+    sr, sc, t, rf, cf = geometry(m, n, k, h, w, df)
+    tb = tile_elems(df, m, n, k, min(h, sr), min(w, sc))[1]
+    return max(cap_b - 2.0 * tb * bb, 0.0)
+
+
+@njit(cache=True)
 def cross_op_figures(
     m: int, n: int, k: int, h: int, w: int, df: int, lp: int, timing: int, db: bool, ma: int, mb: int,
     mc: int, cap_b: float, ab: float, bb: float, ob: float, inv_bw: float, lat: float,
-) -> tuple[float, float, float, float, float]:
+) -> tuple[float, float, float, float, float, float]:
     """Per-GEMM figures the workload-level cross-op prefetch needs (``simulator/schedule.py``).
 
     (prologue cycles, prologue bytes, prologue B bytes, DRAM-idle cycles of the last fold's window,
-    free B-buffer bytes during the last fold). The prologue is ``ceil(L + ld_0 / bw)`` (0 without
+    free B-buffer bytes during the last fold, free B-buffer bytes during every earlier fold:
+    ``body_free_filter_bytes``). The prologue is ``ceil(L + ld_0 / bw)`` (0 without
     bytes or with unlimited bandwidth). The last window lasts ``max(c_last, ceil(st_prev / bw))`` and
     DRAM only writes ``st_prev`` in it (nothing is left to prefetch): the rest is idle. Single-buffered
     arrays have no free buffer half to prefetch into: idle 0.
     """
     if inv_bw == 0.0:
-        return 0.0, 0.0, 0.0, 0.0, 0.0
+        return 0.0, 0.0, 0.0, 0.0, 0.0, 0.0
     sr, sc, t, rf, cf = geometry(m, n, k, h, w, df)
     no, ni = loops(rf, cf, lp)
     nf = no * ni
@@ -299,7 +317,7 @@ def cross_op_figures(
     ld0 = la + lb + lc
     pro = float(ceil_cycles(lat + ld0 * inv_bw)) if ld0 > 0.0 else 0.0
     if not db:
-        return pro, ld0, lb, 0.0, 0.0
+        return pro, ld0, lb, 0.0, 0.0, 0.0
     c = fold_compute(nf - 1, nf, h, w, t, df, timing)
     st_prev = 0.0
     if nf > 1:
@@ -307,7 +325,7 @@ def cross_op_figures(
     busy = ceil_cycles(st_prev * inv_bw)
     idle = max(c, busy) - busy
     free_b = max(cap_b - last_filter_tile_bytes(m, n, k, h, w, df, bb), 0.0)
-    return pro, ld0, lb, float(idle), free_b
+    return pro, ld0, lb, float(idle), free_b, body_free_filter_bytes(m, n, k, h, w, df, mb, cap_b, bb)
 
 
 # ---- closed form --------------------------------------------------------------------------------
@@ -331,15 +349,18 @@ def _slot(s: int, d: int) -> tuple[int, int]:
 def closed_one(
     m: int, n: int, k: int, h: int, w: int, df: int, lp: int, timing: int, db: bool, ma: int, mb: int, mc: int,
     ab: float, bb: float, ob: float, inv_bw: float, lat: float,
-) -> tuple[float, float, float, float, float]:
-    """(model cycles, DRAM A, B, psum-read, C-write bytes) of one GEMM in fold-loop order ``lp``.
+) -> tuple[float, float, float, float, float, float]:
+    """(model cycles, DRAM A, B, psum-read, C-write bytes, DRAM-idle cycles) of one GEMM in loop order ``lp``.
 
     ``model cycles`` is the stall-inclusive total before SCALE-Sim's -1 (stall = it - sum of c_f).
+    DRAM-idle cycles: summed over the fold windows (double-buffered), the cycles in which the array
+    computes and DRAM has nothing left to move (``window - ceil(d_f)``).
     """
     sr, sc, t, rf, cf = geometry(m, n, k, h, w, df)
     no, ni = loops(rf, cf, lp)
     nf = no * ni
     total = 0.0
+    idle = 0.0
     ra = rb = rc = wc = 0.0
     for so in range(5):
         o, mo = _slot(so, no)
@@ -366,7 +387,9 @@ def closed_one(
                 st_prev = 0.0
                 if f > 0:
                     st_prev = fold_io((f - 1) // ni, (f - 1) % ni, df, lp, m, n, k, h, w, ma, mb, mc, ab, bb, ob)[3]
-                total += mult * max(c, ceil_cycles(dram_window(st_prev, ld_next, inv_bw, 0.0)))
+                busy = ceil_cycles(dram_window(st_prev, ld_next, inv_bw, 0.0))
+                total += mult * max(c, busy)
+                idle += mult * max(c - busy, 0)
             else:  # single-buffered: the next fold's tiles load after this fold, nothing overlaps
                 ld_next = 0.0
                 if f + 1 < nf:
@@ -381,14 +404,14 @@ def closed_one(
         if db:
             st_last = fold_io(no - 1, ni - 1, df, lp, m, n, k, h, w, ma, mb, mc, ab, bb, ob)[3]
             total += ceil_cycles(st_last * inv_bw)
-    return total, ra, rb, rc, wc
+    return total, ra, rb, rc, wc, idle
 
 
 @njit(cache=True)
 def best_loop(
     m: int, n: int, k: int, h: int, w: int, df: int, timing: int, db: bool, ma: int, mb: int, mc: int,
     ab: float, bb: float, ob: float, inv_bw: float, lat: float,
-) -> tuple[int, float, float, float, float, float]:
+) -> tuple[int, float, float, float, float, float, float]:
     """Fold-loop order and its ``closed_one`` figures.
 
     WS/IS keep the K folds inner (partial sums stay on chip). OS may run either loop outer; like a
@@ -396,13 +419,13 @@ def best_loop(
     """
     best = closed_one(m, n, k, h, w, df, 0 if df == OS else 1, timing, db, ma, mb, mc, ab, bb, ob, inv_bw, lat)
     if df != OS:
-        return 1, best[0], best[1], best[2], best[3], best[4]
+        return 1, best[0], best[1], best[2], best[3], best[4], best[5]
     alt = closed_one(m, n, k, h, w, df, 1, timing, db, ma, mb, mc, ab, bb, ob, inv_bw, lat)
     bytes0 = best[1] + best[2] + best[3] + best[4]
     bytes1 = alt[1] + alt[2] + alt[3] + alt[4]
     if alt[0] < best[0] or (alt[0] == best[0] and bytes1 < bytes0):
-        return 1, alt[0], alt[1], alt[2], alt[3], alt[4]
-    return 0, best[0], best[1], best[2], best[3], best[4]
+        return 1, alt[0], alt[1], alt[2], alt[3], alt[4], alt[5]
+    return 0, best[0], best[1], best[2], best[3], best[4], best[5]
 
 
 @njit(cache=True)
@@ -416,7 +439,7 @@ def closed_form(
     for g in range(m_arr.shape[0]):
         m, n, k = m_arr[g], n_arr[g], k_arr[g]
         ma, mb, mc = buffer_modes(m, n, k, h, w, df, db, cap_a, cap_b, cap_c, ab, bb, ob)
-        lp, total, ra, rb, rc, wc = best_loop(m, n, k, h, w, df, timing, db, ma, mb, mc, ab, bb, ob, inv_bw, lat)
+        lp, total, ra, rb, rc, wc, idle = best_loop(m, n, k, h, w, df, timing, db, ma, mb, mc, ab, bb, ob, inv_bw, lat)
         pa, pb, pc = peak_bytes(m, n, k, h, w, df, db, ma, mb, mc, cap_a, cap_b, cap_c, ab, bb, ob)
         out[g, 0] = total
         out[g, 1] = ra
@@ -428,8 +451,9 @@ def closed_form(
         out[g, 7] = pc
         out[g, 8] = lp
         xo = cross_op_figures(m, n, k, h, w, df, lp, timing, db, ma, mb, mc, cap_b, ab, bb, ob, inv_bw, lat)
-        for x in range(5):
+        for x in range(6):
             out[g, 9 + x] = xo[x]
+        out[g, 15] = idle - xo[3] if db and inv_bw > 0.0 else 0.0
 
 
 @njit(cache=True)
@@ -532,7 +556,7 @@ def analyze_gemms(
         m, n, k, p["h"], p["w"], arch.array.dataflow,
         scalesim=p["timing"] == T_SCALESIM, prefetch=p["timing"] == T_PREFETCH,
     )
-    out = np.empty((m.size, 14))
+    out = np.empty((m.size, 16))
     closed_form(m, n, k, p["h"], p["w"], p["df"], p["timing"], p["db"], p["cap_a"], p["cap_b"], p["cap_c"],
                 p["ab"], p["bb"], p["ob"], p["inv_bw"], p["lat"], out)
     return assemble(r, out, p, m, n, k)
@@ -574,4 +598,6 @@ def assemble(
         "prologue_filter_bytes": out[:, 11].copy(),
         "tail_idle_cycles": out[:, 12].astype(np.int64),
         "tail_free_filter_bytes": out[:, 13].copy(),
+        "body_free_filter_bytes": out[:, 14].copy(),
+        "body_idle_cycles": out[:, 15].astype(np.int64),
     }

@@ -12,10 +12,11 @@ same array, and whose B operand is a weight (static, address known ahead), gets
     P'  = ceil(L + (ld_0[c] - x) / bw)  (0 if nothing is left)   c's exposed prologue
     saved cycles = P[c] - P'
 
-The B operand of the next product of the SAME record (the next attention head's K or V cache
-slice, already in DRAM since an earlier op wrote it) is prefetched the same way. Activations (A), and
-a non-weight B at a change of record (it may have just been written, e.g. the new token's key), stay
-exposed with the read latency ``L`` of their request. Only the idle part of ``p``'s last window is used,
+A non-weight B (KV cache) is prefetched the same way when no weight GEMM ran in between that may have
+just written it: between products of the same record (the next head's K or V slice) and after a GEMM
+without weights (QK^T writes the scores, AV's A operand, not its V). Activations (A), and a non-weight
+B right after a weight GEMM (the K projection has just written the new token's key), stay exposed with
+the read latency ``L`` of their request. Only the idle part of ``p``'s last window is used,
 so every byte still has its own DRAM cycles: totals stay ``>= max(compute, bytes / bw)``.
 
 The execution order (arch-independent, ``transitions``): per step, records in workload order; a
@@ -35,7 +36,7 @@ import numpy as np
 
 #: per-GEMM keys (both engines) the schedule needs
 CROSS_OP_KEYS = ("prologue_cycles", "prologue_bytes", "prologue_filter_bytes", "tail_idle_cycles",
-                 "tail_free_filter_bytes")
+                 "tail_free_filter_bytes", "body_idle_cycles", "body_free_filter_bytes")
 
 
 @dataclass(frozen=True)
@@ -139,26 +140,33 @@ def _ceil_cycles(x: np.ndarray) -> np.ndarray:
 
 
 def cross_op_saved_cycles(
-    res: dict[str, Any], tr: Transitions, inst_per_iter: np.ndarray, prefetchable: np.ndarray,
+    res: dict[str, Any], tr: Transitions, inst_per_iter: np.ndarray, b_is_weight: np.ndarray,
     bytes_per_cycle: float, latency_cycles: float,
 ) -> np.ndarray:
     """Cycles saved per engine row over the whole workload (already multiplied by occurrences).
 
     ``res``: per-row engine figures (``CROSS_OP_KEYS``); ``inst_per_iter``: products a row runs back
-    to back per iteration on one array; ``prefetchable``: per row, whether B is a weight;
-    ``bytes_per_cycle``/``latency_cycles``: DRAM of one array (finite bandwidth). Between back-to-back
-    products of one record (attention heads) any B tile is prefetchable: an earlier op wrote it.
+    to back per iteration on one array; ``b_is_weight``: per row, whether B is a weight.
+    ``bytes_per_cycle``/``latency_cycles``: DRAM of one array (finite bandwidth). A B tile is
+    prefetchable when it is a weight, between back-to-back products of one record (the next head's
+    K/V slice), or after a GEMM without weights (attention products write the next op's A, not its B);
+    a non-weight B right after a weight GEMM (the projection that may have just written it, e.g. the
+    new token's key) is not.
     """
     pro = np.asarray(res["prologue_cycles"], dtype=np.float64)
     ld0 = np.asarray(res["prologue_bytes"], dtype=np.float64)
     lb_all = np.asarray(res["prologue_filter_bytes"], dtype=np.float64)
-    lb_weight = np.where(prefetchable, lb_all, 0.0)
-    room = np.minimum(np.asarray(res["tail_free_filter_bytes"], dtype=np.float64),
-                      np.asarray(res["tail_idle_cycles"], dtype=np.float64) * bytes_per_cycle)
+    weight = np.asarray(b_is_weight, dtype=bool)
+
+    def col(key: str) -> np.ndarray:
+        return np.asarray(res[key], dtype=np.float64)
+
+    body = np.minimum(col("body_free_filter_bytes"), col("body_idle_cycles") * bytes_per_cycle)
+    room = np.minimum(col("tail_free_filter_bytes"), col("tail_idle_cycles") * bytes_per_cycle + body)
     inv_bw = 1.0 / bytes_per_cycle
 
     def saved(p: np.ndarray, c: np.ndarray, lb0: np.ndarray) -> np.ndarray:
-        x = np.minimum(lb0[c], room[p])
+        x = np.minimum(lb0, room[p])
         rest = ld0[c] - x
         new = np.where(rest > 1e-9 * ld0[c], _ceil_cycles(latency_cycles + rest * inv_bw), 0.0)
         return np.maximum(pro[c] - new, 0.0)
@@ -166,7 +174,9 @@ def cross_op_saved_cycles(
     n = pro.size
     out = np.zeros(n)
     if tr.prev_row.size:
-        out += np.bincount(tr.cur_row, weights=saved(tr.prev_row, tr.cur_row, lb_weight) * tr.times, minlength=n)
+        p, c = tr.prev_row, tr.cur_row
+        lb0 = np.where(weight[c] | ~weight[p], lb_all[c], 0.0)
+        out += np.bincount(c, weights=saved(p, c, lb0) * tr.times, minlength=n)
     rows = np.arange(n)  # the next product of the same record (next head): its B is in DRAM already
     out += saved(rows, rows, lb_all) * tr.self_iters * np.maximum(inst_per_iter - 1.0, 0.0)
     return out

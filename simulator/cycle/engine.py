@@ -20,6 +20,7 @@ from simulator.memory import (
     T_SCALESIM,
     WS,
     best_loop,
+    body_free_filter_bytes,
     buffer_modes,
     fold_compute,
     fold_io,
@@ -128,6 +129,7 @@ def simulate_one(
             stall += 1
     pro_cycles = cycle
     tail_idle = 0
+    body_idle = 0
     st_prev = 0.0
     for f in range(nf):
         o = f // ni
@@ -187,6 +189,8 @@ def simulate_one(
             stall += tt - c_f
             if f == nf - 1:
                 tail_idle = idle
+            else:
+                body_idle += idle
         else:
             cycle += c_f
             wleft = st_cur
@@ -240,8 +244,10 @@ def simulate_one(
         res[18] = pro_filter
         res[19] = tail_idle
         res[20] = max(cap_b - last_filter_tile_bytes(m, n, k, h, w, df, bb), 0.0) if db else 0.0
+        res[21] = body_free_filter_bytes(m, n, k, h, w, df, mb, cap_b, bb) if db else 0.0
+        res[22] = body_idle
     else:
-        res[16:21] = 0.0
+        res[16:23] = 0.0
 
 
 RES_FIELDS = (
@@ -266,6 +272,8 @@ RES_FIELDS = (
     "prologue_filter_bytes",
     "tail_idle_cycles",
     "tail_free_filter_bytes",
+    "body_free_filter_bytes",
+    "body_idle_cycles",
 )
 
 
