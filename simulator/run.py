@@ -33,7 +33,7 @@ from simulator.arch import ArchSpec
 from simulator.area import area_breakdown_mm2
 from simulator.energy import COMPONENTS, gemm_energy_pj, leakage_pj, node_factor
 from simulator.precision import KIND_CODE, mac_energy_pj, macs_per_pe_cycle, operand_bits
-from simulator.schedule import CROSS_OP_KEYS, Transitions, cross_op_saved_cycles, transitions
+from simulator.schedule import CROSS_OP_KEYS, Transitions, b_fresh_fraction, cross_op_saved_cycles, transitions
 from simulator.sparsity import sparsity_effects
 from simulator.vector import analyze_vector_ops
 from workloads.errors import InputError
@@ -63,6 +63,7 @@ class _Prepared:
     b_kind: np.ndarray
     o_bits: np.ndarray
     o_kind: np.ndarray
+    b_fresh: np.ndarray  # per row: fraction of B a preceding weight GEMM may have just written
     start_row: np.ndarray  # first engine row of each record
     grows: np.ndarray  # bool per record: one row per step (else one row for all steps)
     trans: Transitions | None = None  # execution-order transitions (built on first use)
@@ -94,7 +95,7 @@ def _prepare(w: Workload) -> _Prepared:
         else:
             order.append(("v", len(vops)))
             vops.append(op)
-    ms, ns, ks, recs, mults, starts, grow_flags = [], [], [], [], [], [], []
+    ms, ns, ks, recs, mults, starts, grow_flags, fresh = [], [], [], [], [], [], [], []
     n_rows = 0
     for i, g in enumerate(gemms):
         grows = bool(g.m_per_step or g.n_per_step or g.k_per_step)
@@ -111,6 +112,7 @@ def _prepare(w: Workload) -> _Prepared:
         ks.append(k)
         recs.append(np.full(m.size, i))
         mults.append(np.full(m.size, g.batch * g.count * rep, dtype=np.float64))
+        fresh.append(b_fresh_fraction(g.b_is_weight, n, k, g.n_per_step, g.k_per_step))
         n_rows += m.size
 
     def cat(parts: list[np.ndarray], dtype: Any) -> np.ndarray:
@@ -126,7 +128,8 @@ def _prepare(w: Workload) -> _Prepared:
         b_kind=np.array([KIND_CODE[g.b.kind] for g in gemms], dtype=np.int64),
         o_bits=np.array([g.out.bits for g in gemms], dtype=np.int64),
         o_kind=np.array([KIND_CODE[g.out.kind] for g in gemms], dtype=np.int64),
-        start_row=np.array(starts, dtype=np.int64), grows=np.array(grow_flags, dtype=bool),
+        b_fresh=cat(fresh, np.float64), start_row=np.array(starts, dtype=np.int64),
+        grows=np.array(grow_flags, dtype=bool),
     )
     if len(_CACHE) > 32:
         _CACHE.clear()
@@ -260,7 +263,7 @@ def _cross_op_saved(prep: _Prepared, arch: ArchSpec, res: dict[str, np.ndarray])
     per_iter = np.array([(-(-x.batch // cnt) if cnt > 1 and x.batch >= cnt else x.batch) * x.count / x.layers
                          for x in prep.gemms], dtype=np.float64)
     weight = np.array([x.b_is_weight for x in prep.gemms], dtype=bool)
-    saved_row = cross_op_saved_cycles(res, prep.transitions(), per_iter[r], weight[r], bpc,
+    saved_row = cross_op_saved_cycles(res, prep.transitions(), per_iter[r], weight[r], prep.b_fresh, bpc,
                                       float(arch.dram.latency_cycles))
     return np.bincount(r, weights=saved_row, minlength=ng)
 

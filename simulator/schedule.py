@@ -12,11 +12,13 @@ same array, and whose B operand is a weight (static, address known ahead), gets
     P'  = ceil(L + (ld_0[c] - x) / bw)  (0 if nothing is left)   c's exposed prologue
     saved cycles = P[c] - P'
 
-A non-weight B (KV cache) is prefetched the same way when no weight GEMM ran in between that may have
-just written it: between products of the same record (the next head's K or V slice) and after a GEMM
-without weights (QK^T writes the scores, AV's A operand, not its V). Activations (A), and a non-weight
-B right after a weight GEMM (the K projection has just written the new token's key), stay exposed with
-the read latency ``L`` of their request. Only the idle part of ``p``'s last window is used,
+A non-weight B (KV cache, K^T / V of attention) is prefetched the same way when no weight GEMM ran in
+between that may have just written it: between products of the same record (the next head's K or V
+slice) and after a GEMM without weights (QK^T writes the scores, AV's A operand, not its V). Right after
+a weight GEMM (the K/V projection) only the part it cannot have written is prefetchable: for an operand
+that grows by ``per_step`` entries per decode step out of ``size`` (the KV cache) the fraction
+``1 - per_step / size`` (the cache of earlier tokens); a non-growing one (prefill K^T, V) not at all
+(``b_fresh_fraction``). Activations (A) stay exposed with the read latency ``L`` of their request. Only the idle part of ``p``'s last window is used,
 so every byte still has its own DRAM cycles: totals stay ``>= max(compute, bytes / bw)``.
 
 The execution order (arch-independent, ``transitions``): per step, records in workload order; a
@@ -141,17 +143,14 @@ def _ceil_cycles(x: np.ndarray) -> np.ndarray:
 
 def cross_op_saved_cycles(
     res: dict[str, Any], tr: Transitions, inst_per_iter: np.ndarray, b_is_weight: np.ndarray,
-    bytes_per_cycle: float, latency_cycles: float,
+    b_fresh: np.ndarray, bytes_per_cycle: float, latency_cycles: float,
 ) -> np.ndarray:
     """Cycles saved per engine row over the whole workload (already multiplied by occurrences).
 
     ``res``: per-row engine figures (``CROSS_OP_KEYS``); ``inst_per_iter``: products a row runs back
-    to back per iteration on one array; ``b_is_weight``: per row, whether B is a weight.
-    ``bytes_per_cycle``/``latency_cycles``: DRAM of one array (finite bandwidth). A B tile is
-    prefetchable when it is a weight, between back-to-back products of one record (the next head's
-    K/V slice), or after a GEMM without weights (attention products write the next op's A, not its B);
-    a non-weight B right after a weight GEMM (the projection that may have just written it, e.g. the
-    new token's key) is not.
+    to back per iteration on one array; ``b_is_weight``: per row, whether B is a weight; ``b_fresh``:
+    per row, the fraction of B that the previous weight GEMM may have just written (``b_fresh_fraction``).
+    ``bytes_per_cycle``/``latency_cycles``: DRAM of one array (finite bandwidth).
     """
     pro = np.asarray(res["prologue_cycles"], dtype=np.float64)
     ld0 = np.asarray(res["prologue_bytes"], dtype=np.float64)
@@ -175,8 +174,23 @@ def cross_op_saved_cycles(
     out = np.zeros(n)
     if tr.prev_row.size:
         p, c = tr.prev_row, tr.cur_row
-        lb0 = np.where(weight[c] | ~weight[p], lb_all[c], 0.0)
+        fresh = np.where(weight[c], 0.0, np.asarray(b_fresh, dtype=np.float64)[c])
+        lb0 = lb_all[c] * np.where(weight[p], 1.0 - fresh, 1.0)
         out += np.bincount(c, weights=saved(p, c, lb0) * tr.times, minlength=n)
     rows = np.arange(n)  # the next product of the same record (next head): its B is in DRAM already
     out += saved(rows, rows, lb_all) * tr.self_iters * np.maximum(inst_per_iter - 1.0, 0.0)
     return out
+
+
+def b_fresh_fraction(b_is_weight: bool, n: np.ndarray, k: np.ndarray, n_per_step: int, k_per_step: int) -> np.ndarray:
+    """Per engine row of one record: the fraction of its B operand the previous (weight) GEMM may have
+    just written. Weights: 0. A B that grows with the decode step (N or K by ``per_step`` each step: a
+    KV cache) only by its newest entries, ``per_step / size``; any other non-weight B: all of it."""
+    n = np.asarray(n, dtype=np.float64)
+    if b_is_weight:
+        return np.zeros(n.size)
+    if n_per_step > 0:
+        return np.minimum(n_per_step / np.maximum(n, 1.0), 1.0)
+    if k_per_step > 0:
+        return np.minimum(k_per_step / np.maximum(np.asarray(k, dtype=np.float64), 1.0), 1.0)
+    return np.ones(n.size)
