@@ -102,6 +102,7 @@ RESULT_KEYS = (
     "tail_free_filter_bytes",
     "body_free_filter_bytes",
     "body_idle_cycles",
+    "tail_free_ifmap_bytes",
 )
 
 
@@ -267,16 +268,16 @@ def dram_window(st: float, ld: float, inv_bw: float, lat: float) -> float:
 
 
 @njit(cache=True)
-def last_filter_tile_bytes(m: int, n: int, k: int, h: int, w: int, df: int, bb: float) -> float:
-    """Bytes of the B tile used by the last fold: the only B data still live while that fold computes.
+def last_tile_bytes(m: int, n: int, k: int, h: int, w: int, df: int, ab: float, bb: float) -> tuple[float, float]:
+    """Bytes of the A and B tiles used by the last fold: the only input data still live while it computes.
 
-    Every earlier B tile is dead by then (OS: the last tile of the outer loop, or the last of the inner
-    loop in the last outer iteration; WS: a tile per fold; IS: the last K fold's tile).
+    Every earlier tile is dead by then: the last fold is the last use of everything loaded before.
     """
     sr, sc, t, rf, cf = geometry(m, n, k, h, w, df)
     rows = sr - (rf - 1) * h
     cols = sc - (cf - 1) * w
-    return tile_elems(df, m, n, k, rows, cols)[1] * bb
+    ae, be, _ = tile_elems(df, m, n, k, rows, cols)
+    return ae * ab, be * bb
 
 
 @njit(cache=True)
@@ -297,19 +298,19 @@ def body_free_filter_bytes(
 @njit(cache=True)
 def cross_op_figures(
     m: int, n: int, k: int, h: int, w: int, df: int, lp: int, timing: int, db: bool, ma: int, mb: int,
-    mc: int, cap_b: float, ab: float, bb: float, ob: float, inv_bw: float, lat: float,
-) -> tuple[float, float, float, float, float, float]:
+    mc: int, cap_a: float, cap_b: float, ab: float, bb: float, ob: float, inv_bw: float, lat: float,
+) -> tuple[float, float, float, float, float, float, float]:
     """Per-GEMM figures the workload-level cross-op prefetch needs (``simulator/schedule.py``).
 
     (prologue cycles, prologue bytes, prologue B bytes, DRAM-idle cycles of the last fold's window,
-    free B-buffer bytes during the last fold, free B-buffer bytes during every earlier fold:
-    ``body_free_filter_bytes``). The prologue is ``ceil(L + ld_0 / bw)`` (0 without
+    free B-buffer bytes during the last fold, free B-buffer bytes during every earlier fold
+    (``body_free_filter_bytes``), free A-buffer bytes during the last fold). The prologue is ``ceil(L + ld_0 / bw)`` (0 without
     bytes or with unlimited bandwidth). The last window lasts ``max(c_last, ceil(st_prev / bw))`` and
     DRAM only writes ``st_prev`` in it (nothing is left to prefetch): the rest is idle. Single-buffered
     arrays have no free buffer half to prefetch into: idle 0.
     """
     if inv_bw == 0.0:
-        return 0.0, 0.0, 0.0, 0.0, 0.0, 0.0
+        return 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0
     sr, sc, t, rf, cf = geometry(m, n, k, h, w, df)
     no, ni = loops(rf, cf, lp)
     nf = no * ni
@@ -317,15 +318,16 @@ def cross_op_figures(
     ld0 = la + lb + lc
     pro = float(ceil_cycles(lat + ld0 * inv_bw)) if ld0 > 0.0 else 0.0
     if not db:
-        return pro, ld0, lb, 0.0, 0.0, 0.0
+        return pro, ld0, lb, 0.0, 0.0, 0.0, 0.0
     c = fold_compute(nf - 1, nf, h, w, t, df, timing)
     st_prev = 0.0
     if nf > 1:
         st_prev = fold_io((nf - 2) // ni, (nf - 2) % ni, df, lp, m, n, k, h, w, ma, mb, mc, ab, bb, ob)[3]
     busy = ceil_cycles(st_prev * inv_bw)
     idle = max(c, busy) - busy
-    free_b = max(cap_b - last_filter_tile_bytes(m, n, k, h, w, df, bb), 0.0)
-    return pro, ld0, lb, float(idle), free_b, body_free_filter_bytes(m, n, k, h, w, df, mb, cap_b, bb)
+    ta, tb = last_tile_bytes(m, n, k, h, w, df, ab, bb)
+    body_b = body_free_filter_bytes(m, n, k, h, w, df, mb, cap_b, bb)
+    return pro, ld0, lb, float(idle), max(cap_b - tb, 0.0), body_b, max(cap_a - ta, 0.0)
 
 
 # ---- closed form --------------------------------------------------------------------------------
@@ -450,10 +452,11 @@ def closed_form(
         out[g, 6] = pb
         out[g, 7] = pc
         out[g, 8] = lp
-        xo = cross_op_figures(m, n, k, h, w, df, lp, timing, db, ma, mb, mc, cap_b, ab, bb, ob, inv_bw, lat)
+        xo = cross_op_figures(m, n, k, h, w, df, lp, timing, db, ma, mb, mc, cap_a, cap_b, ab, bb, ob, inv_bw, lat)
         for x in range(6):
             out[g, 9 + x] = xo[x]
         out[g, 15] = idle - xo[3] if db and inv_bw > 0.0 else 0.0
+        out[g, 16] = xo[6]
 
 
 @njit(cache=True)
@@ -556,7 +559,7 @@ def analyze_gemms(
         m, n, k, p["h"], p["w"], arch.array.dataflow,
         scalesim=p["timing"] == T_SCALESIM, prefetch=p["timing"] == T_PREFETCH,
     )
-    out = np.empty((m.size, 16))
+    out = np.empty((m.size, 17))
     closed_form(m, n, k, p["h"], p["w"], p["df"], p["timing"], p["db"], p["cap_a"], p["cap_b"], p["cap_c"],
                 p["ab"], p["bb"], p["ob"], p["inv_bw"], p["lat"], out)
     return assemble(r, out, p, m, n, k)
@@ -600,4 +603,5 @@ def assemble(
         "tail_free_filter_bytes": out[:, 13].copy(),
         "body_free_filter_bytes": out[:, 14].copy(),
         "body_idle_cycles": out[:, 15].astype(np.int64),
+        "tail_free_ifmap_bytes": out[:, 16].copy(),
     }

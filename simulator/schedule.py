@@ -38,7 +38,7 @@ import numpy as np
 
 #: per-GEMM keys (both engines) the schedule needs
 CROSS_OP_KEYS = ("prologue_cycles", "prologue_bytes", "prologue_filter_bytes", "tail_idle_cycles",
-                 "tail_free_filter_bytes", "body_idle_cycles", "body_free_filter_bytes")
+                 "tail_free_filter_bytes", "body_idle_cycles", "body_free_filter_bytes", "tail_free_ifmap_bytes")
 
 
 @dataclass(frozen=True)
@@ -152,21 +152,24 @@ def cross_op_saved_cycles(
     per row, the fraction of B that the previous weight GEMM may have just written (``b_fresh_fraction``).
     ``bytes_per_cycle``/``latency_cycles``: DRAM of one array (finite bandwidth).
     """
-    pro = np.asarray(res["prologue_cycles"], dtype=np.float64)
-    ld0 = np.asarray(res["prologue_bytes"], dtype=np.float64)
-    lb_all = np.asarray(res["prologue_filter_bytes"], dtype=np.float64)
-    weight = np.asarray(b_is_weight, dtype=bool)
-
     def col(key: str) -> np.ndarray:
         return np.asarray(res[key], dtype=np.float64)
 
-    body = np.minimum(col("body_free_filter_bytes"), col("body_idle_cycles") * bytes_per_cycle)
-    room = np.minimum(col("tail_free_filter_bytes"), col("tail_idle_cycles") * bytes_per_cycle + body)
+    pro, ld0, lb_all = col("prologue_cycles"), col("prologue_bytes"), col("prologue_filter_bytes")
+    la_all = np.maximum(ld0 - lb_all, 0.0)  # fold 0 loads no partial sums: the rest is A
+    weight = np.asarray(b_is_weight, dtype=bool)
+    idle_tail = col("tail_idle_cycles") * bytes_per_cycle  # DRAM-idle bytes of the last window
+    idle_body = col("body_idle_cycles") * bytes_per_cycle  # ... of the earlier windows
+    free_tail_b, free_body_b = col("tail_free_filter_bytes"), col("body_free_filter_bytes")
+    free_tail_a = col("tail_free_ifmap_bytes")
     inv_bw = 1.0 / bytes_per_cycle
 
-    def saved(p: np.ndarray, c: np.ndarray, lb0: np.ndarray) -> np.ndarray:
-        x = np.minimum(lb0, room[p])
-        rest = ld0[c] - x
+    def saved(p: np.ndarray, c: np.ndarray, lb0: np.ndarray, la0: np.ndarray) -> np.ndarray:
+        # B first: in the earlier windows (room for B only there), then in the last window
+        xb_body = np.minimum(np.minimum(lb0, free_body_b[p]), idle_body[p])
+        xb_tail = np.minimum(np.minimum(lb0 - xb_body, idle_tail[p]), np.maximum(free_tail_b[p] - xb_body, 0.0))
+        xa = np.minimum(np.minimum(la0, free_tail_a[p]), idle_tail[p] - xb_tail)
+        rest = ld0[c] - (xb_body + xb_tail + xa)
         new = np.where(rest > 1e-9 * ld0[c], _ceil_cycles(latency_cycles + rest * inv_bw), 0.0)
         return np.maximum(pro[c] - new, 0.0)
 
@@ -176,9 +179,10 @@ def cross_op_saved_cycles(
         p, c = tr.prev_row, tr.cur_row
         fresh = np.where(weight[c], 0.0, np.asarray(b_fresh, dtype=np.float64)[c])
         lb0 = lb_all[c] * np.where(weight[p], 1.0 - fresh, 1.0)
-        out += np.bincount(c, weights=saved(p, c, lb0) * tr.times, minlength=n)
-    rows = np.arange(n)  # the next product of the same record (next head): its B is in DRAM already
-    out += saved(rows, rows, lb_all) * tr.self_iters * np.maximum(inst_per_iter - 1.0, 0.0)
+        out += np.bincount(c, weights=saved(p, c, lb0, np.zeros(c.size)) * tr.times, minlength=n)
+    # the next product of the same record (next head): its B and its A were written by earlier ops
+    rows = np.arange(n)
+    out += saved(rows, rows, lb_all, la_all) * tr.self_iters * np.maximum(inst_per_iter - 1.0, 0.0)
     return out
 
 

@@ -121,6 +121,7 @@ def test_worked_example_from_docs(engine) -> None:
     assert (r["prologue_cycles"], r["prologue_bytes"], r["prologue_filter_bytes"]) == (42, 256, 128)
     assert (r["tail_idle_cycles"], r["tail_free_filter_bytes"]) == (40, 128)
     assert (r["body_idle_cycles"], r["body_free_filter_bytes"]) == (14 + 3 * 28 + 36, 0)
+    assert r["tail_free_ifmap_bytes"] == 512 - 4 * 32  # only the last fold's A tile (4 x 32) is live
 
 
 def test_worked_example_row_major_order() -> None:

@@ -25,7 +25,7 @@ from simulator.memory import (
     fold_compute,
     fold_io,
     geometry,
-    last_filter_tile_bytes,
+    last_tile_bytes,
     loops,
     peak_bytes,
     prefetch_io,
@@ -243,11 +243,13 @@ def simulate_one(
         res[17] = pro_bytes
         res[18] = pro_filter
         res[19] = tail_idle
-        res[20] = max(cap_b - last_filter_tile_bytes(m, n, k, h, w, df, bb), 0.0) if db else 0.0
+        ta, tb = last_tile_bytes(m, n, k, h, w, df, ab, bb)
+        res[20] = max(cap_b - tb, 0.0) if db else 0.0
         res[21] = body_free_filter_bytes(m, n, k, h, w, df, mb, cap_b, bb) if db else 0.0
         res[22] = body_idle
+        res[23] = max(cap_a - ta, 0.0) if db else 0.0
     else:
-        res[16:23] = 0.0
+        res[16:24] = 0.0
 
 
 RES_FIELDS = (
@@ -274,6 +276,7 @@ RES_FIELDS = (
     "tail_free_filter_bytes",
     "body_free_filter_bytes",
     "body_idle_cycles",
+    "tail_free_ifmap_bytes",
 )
 
 
