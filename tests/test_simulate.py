@@ -67,16 +67,51 @@ def test_decode_is_bandwidth_bound_on_hbm_llm():
     assert bytes_per_token == pytest.approx(weights + kv, rel=0.03)
     bound = arch.dram.bandwidth_gbps * 1e9 / bytes_per_token
     ratio = t["tokens_per_s"] / bound
-    # never faster than the bandwidth allows; the memory model's per-GEMM pipeline fill (first tile load
-    # and last fold not overlapped with the neighbouring GEMMs) costs ~12 % (docs/vector.md, run notes)
-    assert 0.85 < ratio <= 1.0
+    # never faster than the bandwidth allows; within 5 % of it thanks to the cross-op weight prefetch
+    # (docs/memory.md 4b: 0.894 without it). What is left: the exposed read latency of each GEMM's
+    # activations and the compute-bound attention folds (docs/energy.md, decode section)
+    assert 0.95 < ratio <= 1.0
+    assert simulate(w, arch, engine="cycle").totals["tokens_per_s"] == t["tokens_per_s"]
+
+
+@pytest.mark.parametrize("recipe", ["w8a8", "w4a8"])
+def test_decode_within_5_percent_of_the_bandwidth_bound(recipe: str):
+    """Bandwidth-bound decode on hbm-llm at both weight widths, both engines."""
+    arch = load_arch("hbm-llm")
+    w = _decode(1024, recipe)
+    for engine in ("analytical", "cycle"):
+        t = simulate(w, arch, engine=engine).totals
+        bound = arch.dram.bandwidth_gbps * 1e9 / (t["dram_bytes"] / 8)
+        assert 0.95 < t["tokens_per_s"] / bound <= 1.0
+
+
+def test_decode_on_hbm_128_is_array_bound_with_memory_hidden():
+    """hbm-128 (one 128x128 WS array) at batch 1 streams one row per 16 KiB weight tile: each fold costs
+    H + W + T - 2 = 255 cycles against 16384 / 460 = 36 cycles of DRAM, so decode is compute-bound far
+    below the HBM bound, and 4-bit weights (fixed int8 PEs) do not speed it up. The memory model must
+    then hide DRAM completely: tokens/s within 5 % of the array's own bound max(compute, bytes / bw)."""
+    arch = load_arch("hbm-128")
+    tps = {}
+    for recipe in ("w8a8", "w4a8"):
+        w = _decode(1024, recipe)
+        for engine in ("analytical", "cycle"):
+            r = simulate(w, arch, engine=engine)
+            g = r.ops[r.ops["op_type"] == "gemm"]
+            compute = float((g["cycles"] - g["stall_cycles"]).sum())
+            gemm_bytes = float(g["dram_bytes"].sum())
+            bound_cycles = max(compute, gemm_bytes / arch.dram_bytes_per_cycle)
+            assert bound_cycles <= r.totals["gemm_cycles"] < 1.05 * bound_cycles
+            assert compute > 5 * gemm_bytes / arch.dram_bytes_per_cycle  # array-bound
+            tps[recipe, engine] = r.totals["tokens_per_s"]
+    assert tps["w8a8", "analytical"] == tps["w8a8", "cycle"]
+    assert tps["w4a8", "analytical"] == pytest.approx(tps["w8a8", "analytical"], rel=1e-6)
 
 
 def test_4bit_weights_nearly_double_decode_and_kv_grows_with_context():
     arch = load_arch("hbm-llm")
     t8 = simulate(_decode(1024, "w8a8"), arch).totals
     t4 = simulate(_decode(1024, "w4a8"), arch).totals
-    assert 1.6 < t4["tokens_per_s"] / t8["tokens_per_s"] < 2.0
+    assert 1.8 <= t4["tokens_per_s"] / t8["tokens_per_s"] < 2.0
     kv = []
     for ctx in (256, 1024, 2048):
         ops = simulate(_decode(ctx, "w8a8"), arch).ops
