@@ -67,6 +67,7 @@ class _Prepared:
     start_row: np.ndarray  # first engine row of each record
     grows: np.ndarray  # bool per record: one row per step (else one row for all steps)
     trans: Transitions | None = None  # execution-order transitions (built on first use)
+    per_iter: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)  # by array count
 
     def transitions(self) -> Transitions:
         if self.trans is None:
@@ -260,10 +261,13 @@ def _cross_op_saved(prep: _Prepared, arch: ArchSpec, res: dict[str, np.ndarray])
         return np.zeros(ng)
     cnt = arch.array.count
     r = prep.rec
-    per_iter = np.array([(-(-x.batch // cnt) if cnt > 1 and x.batch >= cnt else x.batch) * x.count / x.layers
-                         for x in prep.gemms], dtype=np.float64)
-    weight = np.array([x.b_is_weight for x in prep.gemms], dtype=bool)
-    saved_row = cross_op_saved_cycles(res, prep.transitions(), per_iter[r], weight[r], prep.b_fresh, bpc,
+    if cnt not in prep.per_iter:  # products run back to back per layer iteration on one array; B is a weight
+        per_iter = np.array([(-(-x.batch // cnt) if cnt > 1 and x.batch >= cnt else x.batch) * x.count / x.layers
+                             for x in prep.gemms], dtype=np.float64)
+        weight = np.array([x.b_is_weight for x in prep.gemms], dtype=bool)
+        prep.per_iter[cnt] = (per_iter[r], weight[r])
+    per_iter_row, weight_row = prep.per_iter[cnt]
+    saved_row = cross_op_saved_cycles(res, prep.transitions(), per_iter_row, weight_row, prep.b_fresh, bpc,
                                       float(arch.dram.latency_cycles))
     return np.bincount(r, weights=saved_row, minlength=ng)
 
