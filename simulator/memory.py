@@ -21,6 +21,9 @@ The model (docs/memory.md has the worked example and the diagram):
   earlier transfers: fold f occupies ``max(c_f, ceil(d_f))`` cycles, ``d_f = (st_{f-1} + pf_f) / bw``.
   The last fold's outputs drain at the end. Without double buffering nothing overlaps: fold f costs
   ``c_f + ceil(max(latency, st_f / bw) + ld_{f+1} / bw)`` (write back, then request and load the next).
+* Across GEMMs (``simulator/schedule.py``): each GEMM also reports its prologue, the DRAM-idle cycles
+  of its windows and its free buffer bytes (``cross_op_figures``), from which the workload level
+  prefetches the next GEMM's first tiles (docs/memory.md section 4b).
 * Unlimited bandwidth (``dram.bandwidth_gbps: .inf`` or unset) is an ideal memory: no latency, no stalls
   (SCALE-Sim's ``CALC`` mode); DRAM traffic is still counted.
 

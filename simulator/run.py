@@ -13,6 +13,9 @@ Pipeline (docs/precision_sparsity.md, docs/vector.md, docs/energy.md):
    ``cycle``). With ``array.count > 1`` arrays (each with its own buffers and ``1/count`` of the DRAM
    bandwidth) a record of ``batch >= count`` independent products (attention heads) runs ``count``
    products at a time; any other GEMM is split column-wise (N) over the arrays, activations multicast.
+   With ``buffers.cross_op_prefetch`` (double-buffered, finite bandwidth) the next GEMM's first tiles
+   load during the previous GEMM's idle DRAM windows (:mod:`simulator.schedule`, docs/memory.md 4b):
+   the cycles saved come off the prologue stalls of the GEMM that runs second.
 4. Vector ops go through :mod:`simulator.vector`; with ``vector.overlap_with_array`` the vector unit
    works concurrently with the array (per phase, time = max(GEMM, vector)), else serially (sum).
 5. Energy per component (:mod:`simulator.energy`), area (:mod:`simulator.area`), totals.

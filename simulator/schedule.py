@@ -1,25 +1,29 @@
-"""Cross-op weight prefetch: the DMA loads the next GEMM's first weight tile during the previous GEMM.
+"""Cross-op prefetch: the DMA loads the next GEMM's first tiles during the previous GEMM.
 
 Per GEMM both engines (``simulator.memory.analyze_gemms`` in closed form, ``simulator.cycle.simulate_gemms``
-cycle by cycle) report the figures of ``memory.cross_op_figures``: the exposed prologue
-``P = ceil(L + ld_0 / bw)`` (fold 0's tiles, ``ld_0`` bytes of which ``lb_0`` are B), the DRAM-idle
-cycles ``I`` of the last fold's window (the array computes its last fold, DRAM has written the previous
-fold's outputs and has nothing left to load) and the free B-buffer bytes ``F`` during that fold
-(everything but the last B tile is dead by then). A GEMM ``c`` that runs right after GEMM ``p`` on the
-same array, and whose B operand is a weight (static, address known ahead), gets
+cycle by cycle) report the figures of ``memory.cross_op_figures`` (``CROSS_OP_KEYS``): the exposed
+prologue ``P = ceil(L + ld_0 / bw)`` (fold 0's tiles: ``ld_0`` bytes, ``lb_0`` of them B, the rest
+``la_0`` A), the DRAM-idle cycles of the last fold's window ``I_t`` (DRAM has written the previous
+fold's outputs and has nothing left to load) and of all earlier windows ``I_b``, and the free buffer
+bytes: B during the last fold ``F_t`` (only its own tile is live), B during earlier folds ``F_b``
+(capacity minus the whole operand if resident, minus two tiles if reused, 0 if streamed) and A during
+the last fold ``F_a``. A GEMM ``c`` that runs right after GEMM ``p`` on the same array gets::
 
-    x   = min(lb_0[c], F[p], I[p] * bw)              bytes of c's first weight tile loaded during p
-    P'  = ceil(L + (ld_0[c] - x) / bw)  (0 if nothing is left)   c's exposed prologue
-    saved cycles = P[c] - P'
+    xb_body = min(lb_0[c], F_b[p], I_b[p] * bw)
+    xb_tail = min(lb_0[c] - xb_body, I_t[p] * bw, F_t[p] - xb_body)
+    xa      = min(la_0[c], F_a[p], I_t[p] * bw - xb_tail)       (next product of the same record only)
+    P'      = ceil(L + (ld_0[c] - xb_body - xb_tail - xa) / bw)  (0 if nothing is left)
+    saved   = P[c] - P'
 
-A non-weight B (KV cache, K^T / V of attention) is prefetched the same way when no weight GEMM ran in
-between that may have just written it: between products of the same record (the next head's K or V
-slice) and after a GEMM without weights (QK^T writes the scores, AV's A operand, not its V). Right after
-a weight GEMM (the K/V projection) only the part it cannot have written is prefetchable: for an operand
-that grows by ``per_step`` entries per decode step out of ``size`` (the KV cache) the fraction
-``1 - per_step / size`` (the cache of earlier tokens); a non-growing one (prefill K^T, V) not at all
-(``b_fresh_fraction``). Activations (A) stay exposed with the read latency ``L`` of their request. Only the idle part of ``p``'s last window is used,
-so every byte still has its own DRAM cycles: totals stay ``>= max(compute, bytes / bw)``.
+A weight B (static, address known ahead) is always prefetchable. A non-weight B (KV cache, K^T / V of
+attention) is when no weight GEMM ran in between that may have just written it: between products of
+the same record (the next head's K or V slice) and after a GEMM without weights (QK^T writes the
+scores, AV's A operand, not its V). Right after a weight GEMM (the K/V projection) only the part it
+cannot have written is: for an operand that grows by ``per_step`` entries per decode step out of
+``size`` (the KV cache) the fraction ``1 - per_step / size``; a non-growing one (prefill K^T, V) not at
+all (``b_fresh_fraction``). A (activations) is the previous op's output except between products of
+one record, so it stays exposed with the read latency ``L`` of its request. Only DRAM-idle cycles of
+``p`` are used and only prologue stalls removed, so totals stay ``>= max(compute, bytes / bw)``.
 
 The execution order (arch-independent, ``transitions``): per step, records in workload order; a
 record of ``layers`` folded layers belongs to a block of consecutive records with the same
