@@ -18,9 +18,9 @@ from simulator.scalesim import (
     run_scalesim,
 )
 from simulator.scalesim.reports import COMPUTE_HEADER, DETAILED_HEADER
-from simulator.scalesim.topology import Layer
 from sweeps.cli import main
 from workloads.errors import InputError
+from workloads.topology import Layer
 
 GOLDEN = Path(__file__).parent / "data" / "scalesim_golden.csv"
 

@@ -24,6 +24,7 @@ import yaml
 from workloads.errors import InputError
 from workloads.ir import GemmOp, Op, TensorSpec, VectorOp, Workload
 from workloads.schema import from_dict, load_yaml, read_text, to_dict
+from workloads.topology import parse_topology_text
 
 _META = ("name", "model", "phase", "batch", "seq_len", "params", "recipe", "context", "new_tokens", "image_size")
 _TENSORS = ("a", "b", "out", "x")
@@ -253,47 +254,25 @@ def to_scalesim_topology(w: Workload, path: str | Path | None = None, *, max_row
     return text
 
 
-def from_scalesim_topology(path: str | Path, *, name: str | None = None) -> Workload:
-    """Read a SCALE-Sim topology CSV: GEMM rows (``name, M, N, K,``) or conv rows (``name, ifmap h,
-    ifmap w, filter h, filter w, channels, filters, stride,``, converted to im2col GEMMs with
-    M = output pixels, N = filters, K = filter h * filter w * channels, as SCALE-Sim does)."""
+def from_scalesim_topology(path: str | Path, *, name: str | None = None, input_type: str | None = None) -> Workload:
+    """Read a SCALE-Sim topology CSV with :mod:`workloads.topology` (the reader ``tasim scalesim`` uses).
+
+    GEMM rows (``name, M, N, K[, N:M],``) or conv rows (``name, ifmap h, ifmap w, filter h, filter w,
+    channels, filters, stride[, N:M],``, im2col GEMMs with M = output pixels, N = filters, K = filter h *
+    filter w * channels, depth-wise ``DP`` layers split per channel, as SCALE-Sim does). ``input_type``
+    (``gemm``/``conv``) is detected from the first data row when not given. An ``N:M`` column other
+    than ``1:1`` marks the weights N:M-sparse (dense K kept; the simulator applies the compression).
+    """
     p = Path(path)
     text = read_text(p)
+    if input_type is None:
+        rows = [ln for ln in text.splitlines()[1:] if ln.strip()]
+        fields = [c for c in rows[0].split(",") if c.strip()] if rows else []
+        input_type = "gemm" if len(fields) in (4, 5) else "conv"
     ops = []
-    for lineno, line in enumerate(text.splitlines(), 1):
-        cells = [c.strip() for c in line.split(",")]
-        while cells and cells[-1] == "":
-            cells.pop()
-        if not cells or (len(cells) > 1 and not _is_int(cells[1])):
-            continue  # blank line or the header
+    for layer in parse_topology_text(text, input_type, source=str(p)):
         b = TensorSpec()
-        if len(cells) == 5 and ":" in cells[4]:  # GEMM row with SCALE-Sim's N:M sparsity column
-            try:
-                n_, m_ = (int(x) for x in cells[4].split(":"))
-            except ValueError:
-                raise InputError(f"line {lineno}: bad N:M ratio {cells[4]!r}", source=str(p)) from None
-            if n_ != m_:
-                b = TensorSpec(pattern="nm", nm_n=n_, nm_m=m_, density=n_ / m_)
-            cells = cells[:4]
-        try:
-            nums = [int(c) for c in cells[1:]]
-        except ValueError:
-            raise InputError(f"line {lineno}: expected integers after the name, got {line!r}", source=str(p)) from None
-        if len(nums) == 3:
-            m, n, k = nums
-        elif len(nums) == 7:
-            ih, iw, fh, fw, ch, nf, st = nums
-            m = ((ih - fh) // st + 1) * ((iw - fw) // st + 1)
-            n, k = nf, fh * fw * ch
-        else:
-            raise InputError(f"line {lineno}: expected 3 (GEMM) or 7 (conv) numbers, got {len(nums)}", source=str(p))
-        ops.append(GemmOp(name=cells[0], m=m, n=n, k=k, kind="gemm", b=b))
+        if layer.nm_n != layer.nm_m:
+            b = TensorSpec(pattern="nm", nm_n=layer.nm_n, nm_m=layer.nm_m, density=layer.nm_n / layer.nm_m)
+        ops.append(GemmOp(name=layer.name, m=layer.gemm_m, n=layer.gemm_n, k=layer.gemm_k, kind="gemm", b=b))
     return Workload(name=name or p.stem, ops=tuple(ops), model=p.stem)
-
-
-def _is_int(s: str) -> bool:
-    try:
-        int(s)
-    except ValueError:
-        return False
-    return True

@@ -9,7 +9,7 @@ from pathlib import Path
 from simulator.scalesim.config import ScaleSimConfig, cfg_to_arch, parse_cfg, parse_cfg_text
 from simulator.scalesim.reports import read_report, report_texts
 from simulator.scalesim.run import ScaleSimRun, layer_figures, run_scalesim
-from simulator.scalesim.topology import Layer, parse_layout, parse_topology, parse_topology_text
+from workloads.topology import Layer, parse_layout, parse_topology, parse_topology_text
 
 
 def example_path(name: str) -> str:

@@ -20,8 +20,8 @@ from simulator.gemm import run_gemm
 from simulator.mapping import map_gemm
 from simulator.scalesim.config import ScaleSimConfig, cfg_to_arch, parse_cfg
 from simulator.scalesim.reports import report_texts, write_atomically
-from simulator.scalesim.topology import Layer, parse_layout, parse_topology
 from workloads.errors import InputError
+from workloads.topology import Layer, parse_layout, parse_topology
 
 READ_HIT_LATENCY = 1  # SCALE-Sim's read buffers serve a hit one cycle after the request
 CALC_READ_WORDS_PER_CYCLE = 10  # single_layer_sim: "The number 10 elems per cycle is arbitrary" (CALC mode)

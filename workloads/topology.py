@@ -1,4 +1,5 @@
-"""SCALE-Sim topology CSVs (conv and GEMM) and layout CSVs.
+"""SCALE-Sim topology CSVs (conv and GEMM) and layout CSVs: the one reader, used by `tasim scalesim`
+and by `workloads.formats.from_scalesim_topology`. No hardware knowledge: layers and their GEMM shapes.
 
 Rules of ``scalesim/topology_utils.py`` (3.0.0), reproduced:
 
