@@ -6,9 +6,11 @@ Two timing models (see docs/timing.md):
   (WS/IS); reported cycles ``F * per_fold - 1`` (SCALE-Sim reports the 0-based last cycle).
 * ``default`` -- what a real array does: every dataflow pays the stationary tile's load or drain
   (``H`` cycles: OS drains outputs, WS/IS preload weights/inputs) plus the skewed stream
-  ``H + W + T - 2``. With ``array.prefetch_stationary`` the next fold's load/drain overlaps the current
-  stream (double-buffered stationary registers, as in TPUv1) and is paid once:
-  ``H + F * (H + W + T - 2)``; without it ``F * (2H + W + T - 2)``.
+  ``H + W + T - 2``. Without ``array.prefetch_stationary`` folds run one after another:
+  ``F * (2H + W + T - 2)``. With it (double-buffered stationary registers, as in TPUv1) consecutive
+  folds are pipelined: fold f+1's first operand enters ``max(T, H)`` cycles after fold f's (T for the
+  stream ports, H for the next tile to shift in / the previous outputs to shift out), and the skew
+  fill/drain plus one load and one drain are paid once: ``(F - 1) * max(T, H) + 2H + W + T - 2``.
 
 SRAM access counts follow SCALE-Sim's operand-demand matrices (element granularity): the streamed
 operand is re-read once per fold of the other spatial dimension, the stationary one once.
@@ -35,7 +37,9 @@ def compute_cycles(
     stream = h + w + t - 2
     ss_fold = np.where(df == OS, stream, stream + h)
     scalesim_total = f * ss_fold - 1
-    default_total = np.where(np.asarray(prefetch, dtype=bool), h + f * stream, f * (stream + h))
+    # pipelined folds (docs/timing.md): fold f starts at f * max(T, H), the last one ends 2H + W + T - 2 later
+    pipelined = np.maximum(f - 1, 0) * np.maximum(t, h) + stream + h
+    default_total = np.where(np.asarray(prefetch, dtype=bool), pipelined, f * (stream + h))
     return np.where(np.asarray(scalesim, dtype=bool), scalesim_total, default_total).astype(np.int64)
 
 

@@ -243,15 +243,18 @@ def fold_io(
 
 @njit(cache=True)
 def fold_compute(f: int, nfolds: int, h: int, w: int, t: int, df: int, timing: int) -> int:
-    """Compute cycles charged to fold f (their sum is the stall-free total before SCALE-Sim's -1)."""
+    """Compute cycles charged to fold f (their sum is the stall-free total before SCALE-Sim's -1).
+
+    Window f runs from fold f's first SRAM access (its event timeline, ``cycle.engine.event_length``,
+    starts there) to fold f+1's. Default timing with ``prefetch_stationary``: ``max(T, H)`` per fold
+    and the last fold's whole event window ``2H + W + T - 2`` (docs/timing.md, pipelined folds).
+    """
     stream = h + w + t - 2
     if timing == T_SCALESIM:
         return stream if df == OS else stream + h
-    if timing == T_SERIAL:
-        return stream + h
-    if (df == OS and f == nfolds - 1) or (df != OS and f == 0):
-        return stream + h
-    return stream
+    if timing == T_SERIAL or f == nfolds - 1:
+        return stream + h  # a fold's whole event window: load/stream/drain, nothing overlaps after it
+    return max(t, h)  # pipelined: the next fold's wavefront starts max(T, H) cycles behind this one
 
 
 @njit(cache=True)

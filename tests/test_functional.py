@@ -78,3 +78,56 @@ def test_bad_shapes() -> None:
         functional_gemm(np.zeros((3, 4)), np.zeros((5, 2)), ArchSpec())
     with pytest.raises(InputError, match="not allowed"):
         functional_gemm(np.zeros((3, 4), dtype=complex), np.zeros((4, 2)), ArchSpec())
+
+
+# ---- pipelined folds (default timing, prefetch_stationary; docs/timing.md) -------------------------
+
+
+@settings(max_examples=60, deadline=None)
+@given(m=st.integers(1, 30), n=st.integers(1, 30), k=st.integers(1, 30), h=st.integers(1, 8), w=st.integers(1, 8),
+       df=st.sampled_from(["os", "ws", "is"]), seed=st.integers(0, 2**31))
+def test_pipelined_folds_are_hazard_free_and_end_when_the_formula_says(m, n, k, h, w, df, seed) -> None:
+    """All folds share one array, fold g starting at g * max(T, H): no port is driven by two folds in a
+    cycle, no PE uses another fold's weight / partial sum, the product is exact, and the last output
+    write is in cycle (F - 1) * max(T, H) + 2H + W + T - 3 when the last fold uses all W columns (fold
+    g's last output leaves its last used column cols_g - 1 at g * max(T, H) + 2H + T + cols_g - 3)."""
+    rng = np.random.default_rng(seed)
+    a = rng.integers(-1000, 1000, (m, k))
+    b = rng.integers(-1000, 1000, (k, n))
+    c, stats = functional_gemm(a, b, arch_of(h, w, df), timing="default")
+    np.testing.assert_array_equal(c, a @ b)
+    assert stats["functional_hazards"] == 0
+    ref = analyze_compute(m, n, k, h, w, df)
+    f, t = int(ref["folds"]), int(ref["streamed"])
+    assert stats["compute_cycles"] == (f - 1) * max(t, h) + 2 * h + w + t - 2
+    out_cols = n if df != "is" else m  # array columns <- N (OS, WS) or M (IS)
+    rf, cf = int(ref["row_folds"]), int(ref["col_folds"])
+    ends = []
+    for g in range(f):
+        j = g % cf if df == "os" else g // rf  # OS: row folds outer; WS/IS: column folds outer
+        cols = w if j < cf - 1 else out_cols - (cf - 1) * w
+        ends.append(g * max(t, h) + 2 * h + t + cols - 2)
+    assert stats["functional_last_write_cycle"] + 1 == max(ends)
+    if out_cols % w == 0:
+        assert max(ends) == stats["compute_cycles"]
+
+
+@pytest.mark.parametrize("df", [0, 1, 2])
+@pytest.mark.parametrize("shape", [(8, 8, 16), (16, 8, 3), (4, 12, 8), (1, 16, 16)])
+def test_pipelining_one_cycle_tighter_breaks(df: int, shape: tuple[int, int, int]) -> None:
+    """max(T, H) is the tightest fold period: one cycle less, and two folds drive one port in the same
+    cycle (T: the stream ports; H: the weight-load / output-drain ports). Full folds only, F >= 2."""
+    from simulator.cycle.functional import functional_product
+
+    m, n, k = shape
+    h = w = 4
+    rng = np.random.default_rng(3)
+    a = rng.integers(-9, 9, (m, k))
+    b = rng.integers(-9, 9, (k, n))
+    t = (k, m, n)[df]
+    period = max(t, h)
+    c, counts, _ = functional_product(a, b, h, w, df, 0, 0, h, period)
+    np.testing.assert_array_equal(c, a @ b)
+    assert counts[3] == 0
+    _, counts, _ = functional_product(a, b, h, w, df, 0, 0, h, period - 1)
+    assert counts[3] > 0

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from simulator.arch import load_arch
+from simulator.memory import analyze_gemms
 from simulator.run import simulate, simulate_totals
 from sweeps.cli import main
 from workloads.compress import apply_recipe
@@ -86,11 +87,16 @@ def test_decode_within_5_percent_of_the_bandwidth_bound(recipe: str):
 
 
 def test_decode_on_hbm_128_is_array_bound_with_memory_hidden():
-    """hbm-128 (one 128x128 WS array) at batch 1 streams one row per 16 KiB weight tile: each fold costs
-    H + W + T - 2 = 255 cycles against 16384 / 460 = 36 cycles of DRAM, so decode is compute-bound far
+    """hbm-128 (one 128x128 WS array) at batch 1 streams one row per 16 KiB weight tile. With pipelined
+    folds (docs/timing.md) each fold costs max(T, H) = max(1, 128) = 128 cycles (the next weight tile
+    shifting in) against 16384 / 460 = 36 cycles of DRAM (w8a8), so decode is compute-bound (3.6x)
     below the HBM bound, and 4-bit weights (fixed int8 PEs) do not speed it up. The memory model must
-    then hide DRAM completely: tokens/s within 5 % of the array's own bound max(compute, bytes / bw)."""
+    then hide DRAM completely: tokens/s within 1 % of the array's own bound max(compute, bytes / bw)
+    (measured: 0.09 % above it, the first tiles' prologues and the last outputs' write-backs)."""
     arch = load_arch("hbm-128")
+    # one 4096 x 4096 projection by hand: F = 32 x 32 folds 128 cycles apart, the last one 2H + W + T - 2
+    q = analyze_gemms(1, 4096, 4096, arch)
+    assert q["compute_cycles"][0] == (32 * 32 - 1) * 128 + (2 * 128 + 128 + 1 - 2)
     tps = {}
     for recipe in ("w8a8", "w4a8"):
         w = _decode(1024, recipe)
@@ -100,8 +106,8 @@ def test_decode_on_hbm_128_is_array_bound_with_memory_hidden():
             compute = float((g["cycles"] - g["stall_cycles"]).sum())
             gemm_bytes = float(g["dram_bytes"].sum())
             bound_cycles = max(compute, gemm_bytes / arch.dram_bytes_per_cycle)
-            assert bound_cycles <= r.totals["gemm_cycles"] < 1.05 * bound_cycles
-            assert compute > 5 * gemm_bytes / arch.dram_bytes_per_cycle  # array-bound
+            assert bound_cycles <= r.totals["gemm_cycles"] < 1.01 * bound_cycles
+            assert compute > 3 * gemm_bytes / arch.dram_bytes_per_cycle  # array-bound: 128 vs 36 cycles a fold
             tps[recipe, engine] = r.totals["tokens_per_s"]
     assert tps["w8a8", "analytical"] == tps["w8a8", "cycle"]
     assert tps["w4a8", "analytical"] == pytest.approx(tps["w8a8", "analytical"], rel=1e-6)

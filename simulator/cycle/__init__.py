@@ -20,7 +20,7 @@ import numpy as np
 
 from simulator.arch import ArchSpec
 from simulator.cycle.engine import RES_FIELDS, event_length, simulate_many
-from simulator.memory import IS, OS, T_SCALESIM, as_dims, memory_params
+from simulator.memory import IS, OS, T_PREFETCH, T_SCALESIM, as_dims, memory_params
 from workloads.errors import InputError
 
 __all__ = ["simulate_gemms", "functional_gemm"]
@@ -81,7 +81,10 @@ def functional_gemm(
     Integer inputs accumulate in int64 (exact), floats in float64. ``stats`` holds the cycle-level
     figures of ``simulate_gemms`` for this shape (memory model with 1-byte elements), the SRAM reads and
     writes counted by the functional kernels (``functional_sram_*``), ``pe_updates`` and
-    ``pe_updates_per_s``.
+    ``pe_updates_per_s``. Default timing with ``array.prefetch_stationary`` runs all folds pipelined on
+    one array (double-buffered stationary registers); ``functional_hazards`` (port or register
+    conflicts seen, 0 for a valid schedule) and ``functional_last_write_cycle`` (the cycle of the last
+    output write, counted from the first fold's first access; -1 when not pipelined) come from it.
     """
     from simulator.cycle.functional import functional_product
 
@@ -106,7 +109,9 @@ def functional_gemm(
     a64 = np.ascontiguousarray(a, dtype=dtype)
     b64 = np.ascontiguousarray(b, dtype=dtype)
     t0 = time.perf_counter()
-    out, counts, updates = functional_product(a64, b64, h, w, df, length, length, h)
+    # default timing with prefetch_stationary: folds pipelined max(T, H) apart (docs/timing.md)
+    period = max(t, h) if p["timing"] == T_PREFETCH else 0
+    out, counts, updates = functional_product(a64, b64, h, w, df, length, length, h, period)
     elapsed = time.perf_counter() - t0
     sim = simulate_gemms(mdim, ndim, kdim, arch, timing=timing)
     stats: dict[str, Any] = {key: v[0].item() for key, v in sim.items()}
@@ -114,6 +119,8 @@ def functional_gemm(
         functional_sram_ifmap_reads=int(counts[0]),
         functional_sram_filter_reads=int(counts[1]),
         functional_sram_ofmap_writes=int(counts[2]),
+        functional_hazards=int(counts[3]),
+        functional_last_write_cycle=int(counts[4]) - 1,
         pe_updates=int(updates),
         elapsed_s=elapsed,
         pe_updates_per_s=updates / elapsed if elapsed > 0 else float("inf"),

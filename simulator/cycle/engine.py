@@ -17,6 +17,7 @@ from numba import njit
 
 from simulator.memory import (
     OS,
+    T_PREFETCH,
     T_SCALESIM,
     WS,
     best_loop,
@@ -70,8 +71,11 @@ def wavefront_counts(e: int, rows: int, cols: int, h: int, t: int, df: int, timi
 
     OS: row r reads A[r, e - r], column c reads B[e - c, c]; PE (r, c) finishes at r + c + T - 1
     and (default timing) its output leaves the bottom edge at c - r + T + 2H - 2 (column shift-out).
-    WS/IS: cycles [0, H) preload the stationary tile one row per cycle; then row r reads its streamed
-    element s at H + s + r; the partial sum of s leaves column c at H + s + (H - 1) + c.
+    WS/IS: the stationary tile shifts in one row per cycle (last row first), during cycles [0, rows)
+    in every column (``scalesim`` / serial timing) or, pipelined (``T_PREFETCH``), during
+    [c, c + rows) in column c: the load follows the column skew so that it never overwrites a weight
+    the fold two back still uses (docs/timing.md); then row r reads its streamed element s at
+    H + s + r; the partial sum of s leaves column c at H + s + (H - 1) + c.
     """
     if df == OS:
         ifm = _band(e, rows, t)
@@ -81,7 +85,10 @@ def wavefront_counts(e: int, rows: int, cols: int, h: int, t: int, df: int, timi
         else:
             ofm = _diag(e - t - 2 * h + 2, rows, cols)
         return ifm, fil, ofm
-    pre = cols if 0 <= e < rows else 0
+    if timing == T_PREFETCH:
+        pre = _band(e, cols, rows)
+    else:
+        pre = cols if 0 <= e < rows else 0
     stream = _band(e - h, rows, t) if e >= h else 0
     ofm = _antidiag(e - 2 * h + 1, t, cols)
     if df == WS:

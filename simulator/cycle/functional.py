@@ -7,6 +7,10 @@ and moves right; partial sums move down one row per cycle and leave the bottom r
 added into the output buffer (the K-fold accumulation of the ofmap SRAM).
 IS is WS on the transposed problem: C^T = B^T A^T (A^T stationary, B^T streamed).
 
+Default timing with ``prefetch_stationary`` (``functional_product(..., period)``): all folds run
+pipelined on one full array, ``period = max(T, H)`` apart, with double-buffered stationary registers
+and fold tags on every value (``ws_pipelined``, ``os_pipelined``; docs/timing.md, derivation).
+
 Registers are updated in place in reverse row/column order, so each PE reads its neighbour's value
 from the previous cycle (a shift register, no copies). Only the PEs a fold uses are simulated; the
 idle PEs of a partial fold hold zeros and would not change any value.
@@ -124,19 +128,275 @@ def ws_fold(s: np.ndarray, wt: np.ndarray, out: np.ndarray, k0: int, j0: int, ro
     return (cycles - preload) * rows * cols + rows * cols * rows
 
 
+@njit(cache=True)
+def _active(u: int, period: int, spans: np.ndarray, max_span: int) -> tuple[int, int, int]:
+    """(fold g, offset u - g*period, number of folds) over the folds with 0 <= u - g*period < spans[g]:
+    which fold drives a port whose g-th burst starts at g*period (local cycle u). More than one
+    fold is a port conflict."""
+    nf = spans.shape[0]
+    if u < 0:
+        return -1, 0, 0
+    g = min(u // period, nf - 1)
+    found = -1
+    off = 0
+    cnt = 0
+    while g >= 0 and u - g * period < max_span:
+        e = u - g * period
+        if e < spans[g]:
+            cnt += 1
+            if found < 0:
+                found = g
+                off = e
+        g -= 1
+    return found, off, cnt
+
+
+@njit(cache=True)
+def ws_pipelined(s: np.ndarray, wt: np.ndarray, out: np.ndarray, h: int, w: int, period: int,
+                 counts: np.ndarray) -> int:
+    """All WS folds pipelined ``period`` cycles apart on the full H x W array (double-buffered weights).
+
+    Fold g (column folds outer, K folds inner) starts at s_g = g * period. Its weight tile shifts into
+    register slot g % 2, column c during [s_g + c, s_g + c + rows) (last row first; row j latches from
+    the row above only from s_g + c + j on: the load wavefront travels down with its data); its
+    streamed element e enters row r at s_g + H + e + r and carries its fold index right, so each PE
+    multiplies with the slot of the data's own fold (the switch travels with the wavefront). Partial
+    sums move down with their fold index and are added into ``out`` when they leave row H-1 (K-fold
+    accumulation). ``counts``: [streamed reads, stationary reads, output writes, hazards, last write
+    cycle + 1]; a hazard is a port driven by two folds in one cycle, a weight register holding another
+    fold's (or row's) weight when used, or a partial sum meeting another fold's element. Returns
+    PE-cycles.
+    """
+    t_len = s.shape[0]
+    kk, nn = wt.shape
+    rf = (kk + h - 1) // h
+    cf = (nn + w - 1) // w
+    nf = rf * cf
+    rows_of = np.empty(nf, dtype=np.int64)
+    t_span = np.full(nf, t_len, dtype=np.int64)
+    for g in range(nf):
+        rows_of[g] = h if g % rf < rf - 1 else kk - (rf - 1) * h
+    zero = s[0, 0] - s[0, 0]
+    aval = np.zeros((h, w), dtype=s.dtype)
+    atag = np.full((h, w), -1, dtype=np.int64)  # fold of the streamed value (-1: none)
+    pval = np.zeros((h, w), dtype=s.dtype)
+    ptag = np.full((h, w), -1, dtype=np.int64)  # fold of the partial sum
+    wv = np.zeros((2, h, w), dtype=s.dtype)
+    wtag = np.full((2, h, w), -1, dtype=np.int64)  # fold * h + the row the weight belongs to
+    end = (nf - 1) * period + 2 * h + w + t_len + h
+    hazards = 0
+    for x in range(end):
+        # MACs (registers as left by the previous cycle; reverse order = shift registers)
+        for r in range(h - 1, -1, -1):
+            for c in range(w - 1, 0, -1):  # A from the left neighbour
+                av = aval[r, c - 1]
+                ag = atag[r, c - 1]
+                aval[r, c] = av
+                atag[r, c] = ag
+                if r > 0:
+                    above = pval[r - 1, c]
+                    up = ptag[r - 1, c]
+                    if ag >= 0:
+                        sl = ag & 1
+                        if wtag[sl, r, c] != ag * h + r or up != ag:
+                            hazards += 1
+                        pval[r, c] = above + av * wv[sl, r, c]
+                    else:
+                        pval[r, c] = above
+                    ptag[r, c] = up  # == ag unless a hazard was counted
+                elif ag >= 0:
+                    sl = ag & 1
+                    if wtag[sl, 0, c] != ag * h:
+                        hazards += 1
+                    pval[0, c] = av * wv[sl, 0, c]
+                    ptag[0, c] = ag
+                else:
+                    pval[0, c] = zero
+                    ptag[0, c] = -1
+            # column 0: A from the ifmap SRAM port of row r
+            g, e, n_on = _active(x - h - r, period, t_span, t_len)
+            if n_on > 1:
+                hazards += 1
+            if g >= 0 and r < rows_of[g]:
+                av = s[e, (g % rf) * h + r]
+                ag = g
+                counts[0] += 1
+            else:
+                av = zero
+                ag = -1
+            aval[r, 0] = av
+            atag[r, 0] = ag
+            above = pval[r - 1, 0] if r > 0 else zero
+            up = ptag[r - 1, 0] if r > 0 else -1
+            if ag >= 0:
+                sl = ag & 1
+                if wtag[sl, r, 0] != ag * h + r or (r > 0 and up != ag):
+                    hazards += 1
+                pval[r, 0] = above + av * wv[sl, r, 0]
+                ptag[r, 0] = ag
+            else:
+                pval[r, 0] = above
+                ptag[r, 0] = up
+        for c in range(w):  # bottom edge: this cycle's partial sums leave row H-1
+            g = ptag[h - 1, c]
+            if g >= 0:
+                j0 = (g // rf) * w
+                if j0 + c < nn:  # streamed element e left row H-1, column c at s_g + 2H - 1 + e + c
+                    out[x - g * period - 2 * h + 1 - c, j0 + c] += pval[h - 1, c]
+                    counts[2] += 1
+                    counts[4] = x + 1
+        # weight loads into the other slot (after the MACs: a register is read, then overwritten)
+        for c in range(w):
+            g, e, n_on = _active(x - c, period, rows_of, h)
+            if n_on > 1:
+                hazards += 1
+            if g < 0:
+                continue
+            sl = g % 2
+            for j in range(e, 0, -1):
+                wv[sl, j, c] = wv[sl, j - 1, c]
+                wtag[sl, j, c] = wtag[sl, j - 1, c]
+            j0 = (g // rf) * w
+            kr = rows_of[g] - 1 - e
+            if j0 + c < nn:
+                wv[sl, 0, c] = wt[(g % rf) * h + kr, j0 + c]
+                counts[1] += 1
+            else:
+                wv[sl, 0, c] = zero
+            wtag[sl, 0, c] = g * h + kr
+    counts[3] += hazards
+    return end * h * w
+
+
+@njit(cache=True)
+def os_pipelined(a: np.ndarray, b: np.ndarray, out: np.ndarray, h: int, w: int, period: int,
+                 counts: np.ndarray) -> int:
+    """All OS folds pipelined ``period`` cycles apart on the full H x W array (double-buffered outputs).
+
+    Fold g (row folds outer) starts at s_g = g * period: A[i0 + r, e] enters row r at s_g + e + r,
+    B[e, j0 + c] column c at s_g + e + c, both carrying their fold index; each PE accumulates into
+    output slot g % 2 (the MAC of e = 0 starts a fresh sum and needs the slot drained). Column c
+    drains slot g % 2 downwards with H shifts at s_g + T + H - 1 + c + q (q = 0..H-1); in shift q row
+    H-1 leaves through the bottom port and only rows q+1.. take the value above (the drain frees row
+    q, where fold g+2 may then start). ``counts`` and the return value as ``ws_pipelined``.
+    """
+    mdim, t_len = a.shape
+    nn = b.shape[1]
+    rf = (mdim + h - 1) // h
+    cf = (nn + w - 1) // w
+    nf = rf * cf
+    t_span = np.full(nf, t_len, dtype=np.int64)
+    h_span = np.full(nf, h, dtype=np.int64)
+    zero = a[0, 0] - a[0, 0]
+    # A registers of PE (r, c) at [r, c + 1] (column 0: the ifmap port), B of PE (r, c) at [r + 1, c]
+    # (row 0: the filter port); values carry their fold index (-1: none)
+    aval = np.zeros((h, w + 1), dtype=a.dtype)
+    atag = np.full((h, w + 1), -1, dtype=np.int64)
+    bval = np.zeros((h + 1, w), dtype=a.dtype)
+    btag = np.full((h + 1, w), -1, dtype=np.int64)
+    acc = np.zeros((2, h, w), dtype=a.dtype)
+    ctag = np.full((2, h, w), -1, dtype=np.int64)  # fold * h + the row the partial sum belongs to
+    end = (nf - 1) * period + 2 * h + w + t_len + h
+    hazards = 0
+    for x in range(end):
+        # drain first: a shift reads this cycle's register values, a MAC then writes the freed row
+        for c in range(w):
+            g, q, n_on = _active(x - t_len - h + 1 - c, period, h_span, h)
+            if n_on > 1:
+                hazards += 1
+            if g < 0:
+                continue
+            sl = g % 2
+            tag = ctag[sl, h - 1, c]
+            if tag >= 0:
+                if tag // h != g:
+                    hazards += 1
+                out[(g // cf) * h + tag % h, (g % cf) * w + c] = acc[sl, h - 1, c]
+                counts[2] += 1
+                counts[4] = x + 1
+            for j in range(h - 1, q, -1):
+                acc[sl, j, c] = acc[sl, j - 1, c]
+                ctag[sl, j, c] = ctag[sl, j - 1, c]
+            acc[sl, q, c] = zero
+            ctag[sl, q, c] = -1
+        # the SRAM ports: B into the top of column c (skewed by c), A into row r (skewed by r)
+        for c in range(w):
+            gb, eb, nb = _active(x - c, period, t_span, t_len)
+            if nb > 1:
+                hazards += 1
+            if gb >= 0 and (gb % cf) * w + c < nn:
+                bval[0, c] = b[eb, (gb % cf) * w + c]
+                btag[0, c] = gb
+                counts[1] += 1
+            else:
+                bval[0, c] = zero
+                btag[0, c] = -1
+        for r in range(h):
+            ga, ea, na = _active(x - r, period, t_span, t_len)
+            if na > 1:
+                hazards += 1
+            if ga >= 0 and (ga // cf) * h + r < mdim:
+                aval[r, 0] = a[(ga // cf) * h + r, ea]
+                atag[r, 0] = ga
+                counts[0] += 1
+            else:
+                aval[r, 0] = zero
+                atag[r, 0] = -1
+        # MACs, reverse order so each PE reads its neighbours' values of the previous cycle
+        for r in range(h - 1, -1, -1):
+            base = x - r  # a fold's element 0 reaches PE (r, c) at s_g + r + c
+            for c in range(w - 1, -1, -1):
+                av = aval[r, c]
+                ag = atag[r, c]
+                bv = bval[r, c]
+                bg = btag[r, c]
+                aval[r, c + 1] = av
+                atag[r, c + 1] = ag
+                bval[r + 1, c] = bv
+                btag[r + 1, c] = bg
+                if ag >= 0 and bg >= 0:
+                    sl = ag & 1
+                    own = ag * h + r
+                    if ctag[sl, r, c] != own:  # a fresh sum: element 0, into a drained (zeroed) slot
+                        if bg != ag or ctag[sl, r, c] != -1 or base - c != ag * period:
+                            hazards += 1
+                        ctag[sl, r, c] = own
+                    elif bg != ag:
+                        hazards += 1
+                    acc[sl, r, c] += av * bv
+    counts[3] += hazards
+    return end * h * w
+
+
 def functional_product(a: np.ndarray, b: np.ndarray, h: int, w: int, df: int, cycles_os: int,
-                       cycles_ws: int, preload: int) -> tuple[np.ndarray, np.ndarray, int]:
-    """Run every fold in order; returns (C, counts[ifmap reads, filter reads, ofmap writes], PE updates).
+                       cycles_ws: int, preload: int, period: int = 0) -> tuple[np.ndarray, np.ndarray, int]:
+    """Run every fold in order; returns (C, counts[ifmap reads, filter reads, ofmap writes, hazards,
+    last output cycle + 1], PE updates).
 
     ``cycles_*`` is the fold's event length (full-array skew), ``preload`` the WS/IS preload cycles.
+    ``period > 0``: the folds are pipelined, fold g starting at g * period on one array with double-
+    buffered stationary registers (``ws_pipelined`` / ``os_pipelined``, docs/timing.md); counts[3:5]
+    are then the hazards seen and the cycle after the last output write (0 and 0 when not pipelined).
     """
     from simulator.memory import IS, OS
 
-    counts = np.zeros(3, dtype=np.int64)
+    counts = np.zeros(5, dtype=np.int64)
     dtype = a.dtype
     updates = 0
     mdim, kdim = a.shape
     ndim = b.shape[1]
+    if period > 0:
+        if df == OS:
+            out = np.zeros((mdim, ndim), dtype=dtype)
+            updates = os_pipelined(a, b, out, h, w, period, counts)
+            return out, counts, updates
+        s, wt = (np.ascontiguousarray(b.T), np.ascontiguousarray(a.T)) if df == IS else (a, b)
+        out = np.zeros((s.shape[0], wt.shape[1]), dtype=dtype)
+        updates = ws_pipelined(s, wt, out, h, w, period, counts)
+        if df == IS:
+            counts[0], counts[1] = counts[1], counts[0]
+            return np.ascontiguousarray(out.T), counts, updates
+        return out, counts, updates
     if df == OS:
         out = np.zeros((mdim, ndim), dtype=dtype)
         areg = np.zeros((h, w), dtype=dtype)

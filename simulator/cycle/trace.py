@@ -43,14 +43,6 @@ IFMAP_BASE, FILTER_BASE, OFMAP_BASE = 0, 10_000_000, 20_000_000
 
 
 @njit(cache=True)
-def _fold_offset(f: int, h: int, df: int, timing: int) -> int:
-    # default timing with prefetch: a WS/IS fold's preload happens in the previous fold's window
-    if df != OS and timing == T_PREFETCH and f > 0:
-        return -h
-    return 0
-
-
-@njit(cache=True)
 def fill_sram_window(
     which: int, lo: int, hi: int, f_lo: int, fold_start: np.ndarray, m: int, n: int, k: int,
     h: int, w: int, df: int, lp: int, timing: int, buf: np.ndarray,
@@ -68,7 +60,7 @@ def fill_sram_window(
             buf[c, 1 + x] = -1
     first_live = nf
     for f in range(f_lo, nf):
-        base = fold_start[f] + _fold_offset(f, h, df, timing)
+        base = fold_start[f]  # a fold's events start with its window; later windows overlap them
         if base >= hi:
             if first_live == nf:
                 first_live = f
@@ -113,10 +105,11 @@ def fill_sram_window(
                 continue
             pre = which == (1 if df != IS else 0)
             streamed = which == (0 if df != IS else 1)
-            if pre:
-                if e < rows:
-                    kk = i0 + rows - 1 - e
-                    for cc in range(cols):
+            if pre:  # pipelined timing: column cc loads during [cc, cc + rows) (engine.wavefront_counts)
+                for cc in range(cols):
+                    ee = e - cc if timing == T_PREFETCH else e
+                    if 0 <= ee < rows:
+                        kk = i0 + rows - 1 - ee
                         if df == IS:
                             buf[row, 1 + cc] = IFMAP_BASE + (j0 + cc) * k + kk
                         else:
