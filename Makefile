@@ -5,8 +5,9 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.tasim-installed
+SCALESIM_VENV := .venv-scalesim
 
-.PHONY: demo test lint bench golden clean
+.PHONY: demo test lint bench golden clean scalesim-ref
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +21,15 @@ demo: $(STAMP)
 	$(VENV)/bin/tasim sweep sweeps/specs/quickstart.yaml -o results/quickstart
 	@echo "Report: results/quickstart/report.html  (Pareto plot: results/quickstart/pareto.png)"
 
-test: $(STAMP)
+# SCALE-Sim 3.0.0 in its own venv (needs numpy<2.4): the reference that the live cross-check tests run.
+# Best effort: if it cannot be installed, those tests skip and everything else still runs.
+scalesim-ref:
+	@[ -x $(SCALESIM_VENV)/bin/python ] && $(SCALESIM_VENV)/bin/python -c "import scalesim" 2>/dev/null || \
+	  ( $(PYTHON) -m venv $(SCALESIM_VENV) && \
+	    $(SCALESIM_VENV)/bin/python -m pip install -q "scalesim==3.0.0" "numpy<2.4" ) || \
+	  ( rm -rf $(SCALESIM_VENV); echo "SCALE-Sim reference venv unavailable: its cross-check tests will skip" )
+
+test: $(STAMP) scalesim-ref
 	$(PY) -m ruff check .
 	$(PY) -m pytest -q -m "slow or not slow" -p no:cacheprovider
 
@@ -34,4 +43,4 @@ golden:
 	$(PYTHON) scripts/scalesim_golden.py
 
 clean:
-	rm -rf $(VENV) results .pytest_cache
+	rm -rf $(VENV) $(SCALESIM_VENV) results .pytest_cache
