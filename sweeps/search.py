@@ -55,10 +55,7 @@ def run_nsga2(sweep: Sweep, runner: Any) -> tuple[int, int]:
     asked = skipped = 0
     try:
         for gi, wks in enumerate(groups.values()):
-            sampler = NSGAIISampler(
-                population_size=st.population, seed=st.seed + gi,
-                constraints_func=(lambda t: t.user_attrs["constraints"]) if sweep.constraints else None,
-            )
+            sampler = NSGAIISampler(population_size=st.population, seed=st.seed + gi)
             study = optuna.create_study(directions=directions, sampler=sampler)
             done = 0
             while done < st.n:
@@ -82,8 +79,8 @@ def run_nsga2(sweep: Sweep, runner: Any) -> tuple[int, int]:
                     if rec is None or rec.get("status") != "ok" or any(_bad(v) for v in vals):
                         study.tell(t, state=TrialState.FAIL)
                         continue
-                    if sweep.constraints:
-                        t.set_user_attr("constraints", [_constraint_value(c, rec.get(c.column)) for c in sweep.constraints])
+                    for ci, c in enumerate(sweep.constraints):  # <= 0 feasible (optuna's convention)
+                        t.set_constraint(f"c{ci}", _constraint_value(c, rec.get(c.column)))
                     study.tell(t, [float(v) for v in vals])
                 done += len(trials)
     finally:
