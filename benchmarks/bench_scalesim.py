@@ -90,7 +90,7 @@ def main() -> int:
         ss_cycles = int(dict(zip(header, rows[0]))["Total Cycles"])
         print(f"  SCALE-Sim 3.0.0, whole command:                           {scalesim_s:9.2f} s")
         print(f"  SCALE-Sim Total Cycles: {ss_cycles:,}  ({'equal' if ss_cycles == tasim_cycles else 'DIFFERENT'})")
-        print(f"  speed-up: {scalesim_s / best:,.0f}x in-process, {scalesim_s / tasim_cmd_s:,.0f}x command vs command")
+        print(f"  speed-up: {scalesim_s / best:,.0f}x in-process, {scalesim_s / tasim_cmd_s:,.2f}x command vs command")
     return 0
 
 
