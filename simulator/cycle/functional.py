@@ -152,6 +152,17 @@ def _active(u: int, period: int, spans: np.ndarray, max_span: int) -> tuple[int,
 
 
 @njit(cache=True)
+def _active_qe(u: int, q: int, e: int, period: int, spans: np.ndarray, max_span: int) -> tuple[int, int, int]:
+    """``_active(u, ...)`` given ``q, e = divmod(u, period)``: without a division when ``period >=
+    max_span`` (then only fold q can drive the port)."""
+    if period < max_span:
+        return _active(u, period, spans, max_span)
+    if q < 0 or q >= spans.shape[0] or e >= spans[q]:
+        return -1, 0, 0
+    return q, e, 1
+
+
+@njit(cache=True)
 def ws_pipelined(s: np.ndarray, wt: np.ndarray, out: np.ndarray, h: int, w: int, period: int,
                  counts: np.ndarray) -> int:
     """All WS folds pipelined ``period`` cycles apart on the full H x W array (double-buffered weights).
@@ -166,6 +177,10 @@ def ws_pipelined(s: np.ndarray, wt: np.ndarray, out: np.ndarray, h: int, w: int,
     cycle + 1]; a hazard is a port driven by two folds in one cycle, a weight register holding another
     fold's (or row's) weight when used, or a partial sum meeting another fold's element. Returns
     PE-cycles.
+
+    Per row and cycle the interior columns take a branch-free (vectorised) path when every PE of the
+    row holds the same fold's element, weight and partial sum (or no element at all); rows where folds
+    meet take the PE-by-PE path with the hazard checks. Both give the same registers and counters.
     """
     t_len = s.shape[0]
     kk, nn = wt.shape
@@ -186,78 +201,151 @@ def ws_pipelined(s: np.ndarray, wt: np.ndarray, out: np.ndarray, h: int, w: int,
     end = (nf - 1) * period + 2 * h + w + t_len + h
     hazards = 0
     for x in range(end):
-        # MACs (registers as left by the previous cycle; reverse order = shift registers)
+        # streamed ports: row r reads at local cycle u = x - h - r (q, e = divmod(u, period), stepped)
+        u = x - 2 * h + 1
+        q = u // period
+        e = u - q * period
         for r in range(h - 1, -1, -1):
-            for c in range(w - 1, 0, -1):  # A from the left neighbour
-                av = aval[r, c - 1]
-                ag = atag[r, c - 1]
-                aval[r, c] = av
-                atag[r, c] = ag
-                if r > 0:
-                    above = pval[r - 1, c]
-                    up = ptag[r - 1, c]
-                    if ag >= 0:
-                        sl = ag & 1
-                        if wtag[sl, r, c] != ag * h + r or up != ag:
-                            hazards += 1
-                        pval[r, c] = above + av * wv[sl, r, c]
+            ar = aval[r]
+            at = atag[r]
+            pr = pval[r]
+            pt = ptag[r]
+            # MACs of columns 1.. (registers as left by the previous cycle; reverse order = shift registers)
+            if w > 1:
+                g = at[0]
+                done = False
+                if g < 0:  # no element in the row: partial sums pass down unchanged
+                    bad = 0
+                    for c in range(w - 1):
+                        bad |= at[c] ^ g
+                    if bad == 0:
+                        if r > 0:
+                            pu = pval[r - 1]
+                            ptu = ptag[r - 1]
+                            for c in range(1, w):
+                                pr[c] = pu[c]
+                                pt[c] = ptu[c]
+                        else:
+                            for c in range(1, w):
+                                pr[c] = zero
+                                pt[c] = -1
+                        done = True
+                else:  # one fold's elements, weights and partial sums in the whole row: no hazard
+                    sl = g & 1
+                    own = g * h + r
+                    wr = wv[sl, r]
+                    wtr = wtag[sl, r]
+                    if r > 0:
+                        pu = pval[r - 1]
+                        ptu = ptag[r - 1]
+                        bad = 0
+                        for c in range(1, w):
+                            bad |= (at[c - 1] ^ g) | (ptu[c] ^ g) | (wtr[c] ^ own)
+                        if bad == 0:
+                            for c in range(1, w):
+                                pr[c] = pu[c] + ar[c - 1] * wr[c]
+                                pt[c] = g
+                            done = True
                     else:
-                        pval[r, c] = above
-                    ptag[r, c] = up  # == ag unless a hazard was counted
-                elif ag >= 0:
-                    sl = ag & 1
-                    if wtag[sl, 0, c] != ag * h:
-                        hazards += 1
-                    pval[0, c] = av * wv[sl, 0, c]
-                    ptag[0, c] = ag
-                else:
-                    pval[0, c] = zero
-                    ptag[0, c] = -1
+                        bad = 0
+                        for c in range(1, w):
+                            bad |= (at[c - 1] ^ g) | (wtr[c] ^ own)
+                        if bad == 0:
+                            for c in range(1, w):
+                                pr[c] = ar[c - 1] * wr[c]
+                                pt[c] = g
+                            done = True
+                if not done:  # folds meet in this row: PE by PE, with the hazard checks
+                    for c in range(w - 1, 0, -1):
+                        av = ar[c - 1]
+                        ag = at[c - 1]
+                        if r > 0:
+                            above = pval[r - 1, c]
+                            up = ptag[r - 1, c]
+                            if ag >= 0:
+                                sl = ag & 1
+                                if wtag[sl, r, c] != ag * h + r or up != ag:
+                                    hazards += 1
+                                pr[c] = above + av * wv[sl, r, c]
+                            else:
+                                pr[c] = above
+                            pt[c] = up  # == ag unless a hazard was counted
+                        elif ag >= 0:
+                            sl = ag & 1
+                            if wtag[sl, 0, c] != ag * h:
+                                hazards += 1
+                            pr[c] = av * wv[sl, 0, c]
+                            pt[c] = ag
+                        else:
+                            pr[c] = zero
+                            pt[c] = -1
+                for c in range(w - 1, 0, -1):  # A moves right
+                    ar[c] = ar[c - 1]
+                    at[c] = at[c - 1]
             # column 0: A from the ifmap SRAM port of row r
-            g, e, n_on = _active(x - h - r, period, t_span, t_len)
+            g, e0, n_on = _active_qe(u, q, e, period, t_span, t_len)
+            u += 1
+            e += 1
+            if e == period:
+                e = 0
+                q += 1
             if n_on > 1:
                 hazards += 1
             if g >= 0 and r < rows_of[g]:
-                av = s[e, (g % rf) * h + r]
+                av = s[e0, (g % rf) * h + r]
                 ag = g
                 counts[0] += 1
             else:
                 av = zero
                 ag = -1
-            aval[r, 0] = av
-            atag[r, 0] = ag
+            ar[0] = av
+            at[0] = ag
             above = pval[r - 1, 0] if r > 0 else zero
             up = ptag[r - 1, 0] if r > 0 else -1
             if ag >= 0:
                 sl = ag & 1
                 if wtag[sl, r, 0] != ag * h + r or (r > 0 and up != ag):
                     hazards += 1
-                pval[r, 0] = above + av * wv[sl, r, 0]
-                ptag[r, 0] = ag
+                pr[0] = above + av * wv[sl, r, 0]
+                pt[0] = ag
             else:
-                pval[r, 0] = above
-                ptag[r, 0] = up
+                pr[0] = above
+                pt[0] = up
+        pb = pval[h - 1]
+        tb = ptag[h - 1]
+        gj = -1
+        j0 = 0
         for c in range(w):  # bottom edge: this cycle's partial sums leave row H-1
-            g = ptag[h - 1, c]
+            g = tb[c]
             if g >= 0:
-                j0 = (g // rf) * w
+                if g != gj:
+                    gj = g
+                    j0 = (g // rf) * w
                 if j0 + c < nn:  # streamed element e left row H-1, column c at s_g + 2H - 1 + e + c
-                    out[x - g * period - 2 * h + 1 - c, j0 + c] += pval[h - 1, c]
+                    out[x - g * period - 2 * h + 1 - c, j0 + c] += pb[c]
                     counts[2] += 1
                     counts[4] = x + 1
         # weight loads into the other slot (after the MACs: a register is read, then overwritten)
+        u = x
+        q = u // period
+        e = u - q * period
         for c in range(w):
-            g, e, n_on = _active(x - c, period, rows_of, h)
+            g, e0, n_on = _active_qe(u, q, e, period, rows_of, h)
+            u -= 1
+            e -= 1
+            if e < 0:
+                e += period
+                q -= 1
             if n_on > 1:
                 hazards += 1
             if g < 0:
                 continue
             sl = g % 2
-            for j in range(e, 0, -1):
+            for j in range(e0, 0, -1):
                 wv[sl, j, c] = wv[sl, j - 1, c]
                 wtag[sl, j, c] = wtag[sl, j - 1, c]
             j0 = (g // rf) * w
-            kr = rows_of[g] - 1 - e
+            kr = rows_of[g] - 1 - e0
             if j0 + c < nn:
                 wv[sl, 0, c] = wt[(g % rf) * h + kr, j0 + c]
                 counts[1] += 1
@@ -279,6 +367,10 @@ def os_pipelined(a: np.ndarray, b: np.ndarray, out: np.ndarray, h: int, w: int, 
     drains slot g % 2 downwards with H shifts at s_g + T + H - 1 + c + q (q = 0..H-1); in shift q row
     H-1 leaves through the bottom port and only rows q+1.. take the value above (the drain frees row
     q, where fold g+2 may then start). ``counts`` and the return value as ``ws_pipelined``.
+
+    Per row and cycle the MACs take a branch-free (vectorised) path when every PE of the row holds the
+    same fold's A, B and partial sum (or no A at all); rows where folds meet (fresh sums, fold
+    boundaries) take the PE-by-PE path with the hazard checks. Both give the same registers and counters.
     """
     mdim, t_len = a.shape
     nn = b.shape[1]
@@ -300,8 +392,17 @@ def os_pipelined(a: np.ndarray, b: np.ndarray, out: np.ndarray, h: int, w: int, 
     hazards = 0
     for x in range(end):
         # drain first: a shift reads this cycle's register values, a MAC then writes the freed row
+        # (column c drains at local cycle u = x - T - H + 1 - c; q, e = divmod(u, period), stepped)
+        u = x - t_len - h + 1
+        q = u // period
+        e = u - q * period
         for c in range(w):
-            g, q, n_on = _active(x - t_len - h + 1 - c, period, h_span, h)
+            g, qd, n_on = _active_qe(u, q, e, period, h_span, h)
+            u -= 1
+            e -= 1
+            if e < 0:
+                e += period
+                q -= 1
             if n_on > 1:
                 hazards += 1
             if g < 0:
@@ -314,56 +415,107 @@ def os_pipelined(a: np.ndarray, b: np.ndarray, out: np.ndarray, h: int, w: int, 
                 out[(g // cf) * h + tag % h, (g % cf) * w + c] = acc[sl, h - 1, c]
                 counts[2] += 1
                 counts[4] = x + 1
-            for j in range(h - 1, q, -1):
+            for j in range(h - 1, qd, -1):
                 acc[sl, j, c] = acc[sl, j - 1, c]
                 ctag[sl, j, c] = ctag[sl, j - 1, c]
-            acc[sl, q, c] = zero
-            ctag[sl, q, c] = -1
+            acc[sl, qd, c] = zero
+            ctag[sl, qd, c] = -1
         # the SRAM ports: B into the top of column c (skewed by c), A into row r (skewed by r)
+        q = x // period
+        e = x - q * period
+        qa = q
+        ea = e
+        b0 = bval[0]
+        bt0 = btag[0]
+        gj = -1
+        j0 = 0
         for c in range(w):
-            gb, eb, nb = _active(x - c, period, t_span, t_len)
+            gb, eb, nb = _active_qe(x - c, q, e, period, t_span, t_len)
+            e -= 1
+            if e < 0:
+                e += period
+                q -= 1
             if nb > 1:
                 hazards += 1
-            if gb >= 0 and (gb % cf) * w + c < nn:
-                bval[0, c] = b[eb, (gb % cf) * w + c]
-                btag[0, c] = gb
+            if gb >= 0 and gb != gj:
+                gj = gb
+                j0 = (gb % cf) * w
+            if gb >= 0 and j0 + c < nn:
+                b0[c] = b[eb, j0 + c]
+                bt0[c] = gb
                 counts[1] += 1
             else:
-                bval[0, c] = zero
-                btag[0, c] = -1
+                b0[c] = zero
+                bt0[c] = -1
+        gi = -1
+        i0 = 0
         for r in range(h):
-            ga, ea, na = _active(x - r, period, t_span, t_len)
+            ga, ea_, na = _active_qe(x - r, qa, ea, period, t_span, t_len)
+            ea -= 1
+            if ea < 0:
+                ea += period
+                qa -= 1
             if na > 1:
                 hazards += 1
-            if ga >= 0 and (ga // cf) * h + r < mdim:
-                aval[r, 0] = a[(ga // cf) * h + r, ea]
+            if ga >= 0 and ga != gi:
+                gi = ga
+                i0 = (ga // cf) * h
+            if ga >= 0 and i0 + r < mdim:
+                aval[r, 0] = a[i0 + r, ea_]
                 atag[r, 0] = ga
                 counts[0] += 1
             else:
                 aval[r, 0] = zero
                 atag[r, 0] = -1
-        # MACs, reverse order so each PE reads its neighbours' values of the previous cycle
+        # MACs, reverse row order so each PE reads its neighbours' values of the previous cycle
         for r in range(h - 1, -1, -1):
-            base = x - r  # a fold's element 0 reaches PE (r, c) at s_g + r + c
-            for c in range(w - 1, -1, -1):
-                av = aval[r, c]
-                ag = atag[r, c]
-                bv = bval[r, c]
-                bg = btag[r, c]
-                aval[r, c + 1] = av
-                atag[r, c + 1] = ag
-                bval[r + 1, c] = bv
-                btag[r + 1, c] = bg
-                if ag >= 0 and bg >= 0:
-                    sl = ag & 1
-                    own = ag * h + r
-                    if ctag[sl, r, c] != own:  # a fresh sum: element 0, into a drained (zeroed) slot
-                        if bg != ag or ctag[sl, r, c] != -1 or base - c != ag * period:
+            ar = aval[r]
+            at = atag[r]
+            br = bval[r]
+            bt = btag[r]
+            g = at[0]
+            done = False
+            if g < 0:  # no A in the row: no MACs
+                bad = 0
+                for c in range(w):
+                    bad |= at[c] ^ g
+                done = bad == 0
+            else:  # one fold's A, B and running sums in the whole row: no hazard
+                sl = g & 1
+                own = g * h + r
+                ct = ctag[sl, r]
+                bad = 0
+                for c in range(w):
+                    bad |= (at[c] ^ g) | (bt[c] ^ g) | (ct[c] ^ own)
+                if bad == 0:
+                    ac = acc[sl, r]
+                    for c in range(w):
+                        ac[c] += ar[c] * br[c]
+                    done = True
+            if not done:  # folds meet in this row: PE by PE, with the hazard checks
+                base = x - r  # a fold's element 0 reaches PE (r, c) at s_g + r + c
+                for c in range(w):
+                    ag = at[c]
+                    bg = bt[c]
+                    if ag >= 0 and bg >= 0:
+                        sl = ag & 1
+                        own = ag * h + r
+                        if ctag[sl, r, c] != own:  # a fresh sum: element 0, into a drained (zeroed) slot
+                            if bg != ag or ctag[sl, r, c] != -1 or base - c != ag * period:
+                                hazards += 1
+                            ctag[sl, r, c] = own
+                        elif bg != ag:
                             hazards += 1
-                        ctag[sl, r, c] = own
-                    elif bg != ag:
-                        hazards += 1
-                    acc[sl, r, c] += av * bv
+                        acc[sl, r, c] += ar[c] * br[c]
+            # A moves right, B down
+            for c in range(w, 0, -1):
+                ar[c] = ar[c - 1]
+                at[c] = at[c - 1]
+            bn = bval[r + 1]
+            btn = btag[r + 1]
+            for c in range(w):
+                bn[c] = br[c]
+                btn[c] = bt[c]
     counts[3] += hazards
     return end * h * w
 
