@@ -151,7 +151,7 @@ def _active(u: int, period: int, spans: np.ndarray, max_span: int) -> tuple[int,
     return found, off, cnt
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _active_qe(u: int, q: int, e: int, period: int, spans: np.ndarray, max_span: int) -> tuple[int, int, int]:
     """``_active(u, ...)`` given ``q, e = divmod(u, period)``: without a division when ``period >=
     max_span`` (then only fold q can drive the port)."""
@@ -160,6 +160,20 @@ def _active_qe(u: int, q: int, e: int, period: int, spans: np.ndarray, max_span:
     if q < 0 or q >= spans.shape[0] or e >= spans[q]:
         return -1, 0, 0
     return q, e, 1
+
+
+@njit(cache=True)
+def _slide(val: np.ndarray, tag: np.ndarray, base: int, n: int, step: int, top: int) -> int:
+    """Shift the shift register held in ``val/tag[base:base + n]`` by ``step`` elements: element i
+    takes element i - step, by moving the window ``step`` down (no copy); ``val/tag[base - step:base]``
+    are the freed slots the caller writes. A window at the buffer's start is first copied to ``top``.
+    Returns the new base."""
+    if base < step:
+        for i in range(n - 1, -1, -1):
+            val[top + i] = val[base + i]
+            tag[top + i] = tag[base + i]
+        base = top
+    return base - step
 
 
 @njit(cache=True)
@@ -178,9 +192,12 @@ def ws_pipelined(s: np.ndarray, wt: np.ndarray, out: np.ndarray, h: int, w: int,
     fold's (or row's) weight when used, or a partial sum meeting another fold's element. Returns
     PE-cycles.
 
-    Per row and cycle the interior columns take a branch-free (vectorised) path when every PE of the
-    row holds the same fold's element, weight and partial sum (or no element at all); rows where folds
-    meet take the PE-by-PE path with the hazard checks. Both give the same registers and counters.
+    The streamed and partial-sum registers of PE (r, c) are element r * W + c of a window over a
+    longer buffer (``_slide``: the right shift of A moves the window by one, the down shift of the
+    partial sums by W, so PE (r, c) finds the sum from above at its own address and adds in place).
+    The MACs take a branch-free (vectorised) path over the whole array, else per row, when every PE
+    holds the same fold's element, weight and partial sum (or no element at all); rows where folds
+    meet go PE by PE with the hazard checks. Both paths give the same registers and counters.
     """
     t_len = s.shape[0]
     kk, nn = wt.shape
@@ -192,144 +209,183 @@ def ws_pipelined(s: np.ndarray, wt: np.ndarray, out: np.ndarray, h: int, w: int,
     for g in range(nf):
         rows_of[g] = h if g % rf < rf - 1 else kk - (rf - 1) * h
     zero = s[0, 0] - s[0, 0]
-    aval = np.zeros((h, w), dtype=s.dtype)
-    atag = np.full((h, w), -1, dtype=np.int64)  # fold of the streamed value (-1: none)
-    pval = np.zeros((h, w), dtype=s.dtype)
-    ptag = np.full((h, w), -1, dtype=np.int64)  # fold of the partial sum
-    wv = np.zeros((2, h, w), dtype=s.dtype)
-    wtag = np.full((2, h, w), -1, dtype=np.int64)  # fold * h + the row the weight belongs to
+    hw = h * w
+    top = 8 * hw  # a window reaches the buffer's start every 8 H W / step cycles
+    # streamed values and partial sums (with their fold index, -1: none) as sliding windows at ab / pb
+    av = np.zeros(top + hw, dtype=s.dtype)
+    at = np.full(top + hw, -1, dtype=np.int64)
+    pv = np.zeros(top + hw, dtype=s.dtype)
+    pt = np.full(top + hw, -1, dtype=np.int64)
+    ab = top
+    pb = top
+    wv_of = np.zeros((2, hw), dtype=s.dtype)  # weight slot, PE r * W + c
+    wtag_of = np.full((2, hw), -1, dtype=np.int64)  # fold * h + the row the weight belongs to
+    wv = wv_of.reshape((2, h, w))
+    wtag = wtag_of.reshape((2, h, w))
+    row_of = np.empty(hw, dtype=np.int64)
+    for i in range(hw):
+        row_of[i] = i // w
     end = (nf - 1) * period + 2 * h + w + t_len + h
     hazards = 0
+    n_s = 0  # port counters (in registers, into counts at the end)
+    n_w = 0
+    n_out = 0
+    last = counts[4]
+    one_burst = period >= t_len  # at most one fold's burst on a streamed port at a time
+    gi = -1  # fold whose first stationary row k0 is held
+    k0 = 0
     for x in range(end):
-        # streamed ports: row r reads at local cycle u = x - h - r (q, e = divmod(u, period), stepped)
-        u = x - 2 * h + 1
+        # shift A right and the partial sums down (each PE takes its neighbour's value of the previous cycle)
+        ab = _slide(av, at, ab, hw, 1, top)
+        pb = _slide(pv, pt, pb, hw, w, top)
+        # the streamed ports: row r reads at u = x - H - r (all rows inside one fold's burst, or all
+        # between bursts: no per-port search)
+        u = x - h
         q = u // period
         e = u - q * period
-        for r in range(h - 1, -1, -1):
-            ar = aval[r]
-            at = atag[r]
-            pr = pval[r]
-            pt = ptag[r]
-            # MACs of columns 1.. (registers as left by the previous cycle; reverse order = shift registers)
-            if w > 1:
-                g = at[0]
-                done = False
-                if g < 0:  # no element in the row: partial sums pass down unchanged
-                    bad = 0
-                    for c in range(w - 1):
-                        bad |= at[c] ^ g
-                    if bad == 0:
-                        if r > 0:
-                            pu = pval[r - 1]
-                            ptu = ptag[r - 1]
-                            for c in range(1, w):
-                                pr[c] = pu[c]
-                                pt[c] = ptu[c]
-                        else:
-                            for c in range(1, w):
-                                pr[c] = zero
-                                pt[c] = -1
-                        done = True
-                else:  # one fold's elements, weights and partial sums in the whole row: no hazard
-                    sl = g & 1
-                    own = g * h + r
-                    wr = wv[sl, r]
-                    wtr = wtag[sl, r]
-                    if r > 0:
-                        pu = pval[r - 1]
-                        ptu = ptag[r - 1]
-                        bad = 0
-                        for c in range(1, w):
-                            bad |= (at[c - 1] ^ g) | (ptu[c] ^ g) | (wtr[c] ^ own)
-                        if bad == 0:
-                            for c in range(1, w):
-                                pr[c] = pu[c] + ar[c - 1] * wr[c]
-                                pt[c] = g
-                            done = True
-                    else:
-                        bad = 0
-                        for c in range(1, w):
-                            bad |= (at[c - 1] ^ g) | (wtr[c] ^ own)
-                        if bad == 0:
-                            for c in range(1, w):
-                                pr[c] = ar[c - 1] * wr[c]
-                                pt[c] = g
-                            done = True
-                if not done:  # folds meet in this row: PE by PE, with the hazard checks
-                    for c in range(w - 1, 0, -1):
-                        av = ar[c - 1]
-                        ag = at[c - 1]
-                        if r > 0:
-                            above = pval[r - 1, c]
-                            up = ptag[r - 1, c]
-                            if ag >= 0:
-                                sl = ag & 1
-                                if wtag[sl, r, c] != ag * h + r or up != ag:
-                                    hazards += 1
-                                pr[c] = above + av * wv[sl, r, c]
-                            else:
-                                pr[c] = above
-                            pt[c] = up  # == ag unless a hazard was counted
-                        elif ag >= 0:
-                            sl = ag & 1
-                            if wtag[sl, 0, c] != ag * h:
-                                hazards += 1
-                            pr[c] = av * wv[sl, 0, c]
-                            pt[c] = ag
-                        else:
-                            pr[c] = zero
-                            pt[c] = -1
-                for c in range(w - 1, 0, -1):  # A moves right
-                    ar[c] = ar[c - 1]
-                    at[c] = at[c - 1]
-            # column 0: A from the ifmap SRAM port of row r
-            g, e0, n_on = _active_qe(u, q, e, period, t_span, t_len)
-            u += 1
-            e += 1
-            if e == period:
-                e = 0
-                q += 1
-            if n_on > 1:
-                hazards += 1
-            if g >= 0 and r < rows_of[g]:
-                av = s[e0, (g % rf) * h + r]
-                ag = g
-                counts[0] += 1
-            else:
-                av = zero
-                ag = -1
-            ar[0] = av
-            at[0] = ag
-            above = pval[r - 1, 0] if r > 0 else zero
-            up = ptag[r - 1, 0] if r > 0 else -1
-            if ag >= 0:
-                sl = ag & 1
-                if wtag[sl, r, 0] != ag * h + r or (r > 0 and up != ag):
+        if one_burst and 0 <= q < nf and h - 1 <= e < t_len:
+            if q != gi:
+                gi = q
+                k0 = (q % rf) * h
+            rmax = rows_of[q]
+            for r in range(rmax):
+                av[ab + r * w] = s[e - r, k0 + r]
+                at[ab + r * w] = q
+            for r in range(rmax, h):
+                av[ab + r * w] = zero
+                at[ab + r * w] = -1
+            n_s += rmax
+        elif u < 0 or (one_burst and e >= t_len + h - 1):
+            for r in range(h):
+                av[ab + r * w] = zero
+                at[ab + r * w] = -1
+        else:
+            for r in range(h):
+                g, e0, n_on = _active_qe(u, q, e, period, t_span, t_len)
+                u -= 1
+                e -= 1
+                if e < 0:
+                    e += period
+                    q -= 1
+                if n_on > 1:
                     hazards += 1
-                pr[0] = above + av * wv[sl, r, 0]
-                pt[0] = ag
-            else:
-                pr[0] = above
-                pt[0] = up
-        pb = pval[h - 1]
-        tb = ptag[h - 1]
+                if g >= 0 and r < rows_of[g]:
+                    av[ab + r * w] = s[e0, (g % rf) * h + r]
+                    at[ab + r * w] = g
+                    n_s += 1
+                else:
+                    av[ab + r * w] = zero
+                    at[ab + r * w] = -1
+        # MACs: the whole array at once when it holds one fold (or no element); views keep the indices >= 0
+        am = av[ab:ab + hw]
+        atm = at[ab:ab + hw]
+        pm = pv[pb:pb + hw]
+        ptm = pt[pb:pb + hw]
+        g = atm[0]
+        bad = 0
+        done = False
+        if g < 0:
+            for i in range(hw):
+                bad |= atm[i] ^ g
+            if bad == 0:  # partial sums pass down unchanged, row 0 starts none
+                for c in range(w):
+                    pm[c] = zero
+                    ptm[c] = -1
+                done = True
+        else:
+            sl = g & 1
+            own = g * h
+            wm = wv_of[sl]
+            wtm = wtag_of[sl]
+            for i in range(hw):
+                bad |= (atm[i] ^ g) | (wtm[i] ^ (own + row_of[i]))
+            ptl = ptm[w:]  # rows 1..: the sums from above (views, so that the indices start at 0)
+            for i in range(hw - w):
+                bad |= ptl[i] ^ g
+            if bad == 0:
+                for c in range(w):
+                    pm[c] = am[c] * wm[c]
+                    ptm[c] = g
+                pl = pm[w:]
+                al = am[w:]
+                wl = wm[w:]
+                for i in range(hw - w):
+                    pl[i] += al[i] * wl[i]
+                done = True
+        for r in range(0 if done else h):  # else row by row
+            ar = am[r * w:(r + 1) * w]
+            atr = atm[r * w:(r + 1) * w]
+            pr = pm[r * w:(r + 1) * w]
+            ptr = ptm[r * w:(r + 1) * w]
+            g = atr[0]
+            bad = 0
+            if g < 0:  # no element in the row: the sums from above pass (row 0: none)
+                for c in range(w):
+                    bad |= atr[c] ^ g
+                if bad == 0:
+                    if r == 0:
+                        for c in range(w):
+                            pr[c] = zero
+                            ptr[c] = -1
+                    continue
+            else:  # one fold's elements, weights and partial sums in the whole row: no hazard
+                sl = g & 1
+                own = g * h + r
+                wr = wv_of[sl, r * w:(r + 1) * w]
+                wtr = wtag_of[sl, r * w:(r + 1) * w]
+                if r > 0:
+                    for c in range(w):
+                        bad |= (atr[c] ^ g) | (ptr[c] ^ g) | (wtr[c] ^ own)
+                    if bad == 0:
+                        for c in range(w):
+                            pr[c] += ar[c] * wr[c]
+                        continue
+                else:
+                    for c in range(w):
+                        bad |= (atr[c] ^ g) | (wtr[c] ^ own)
+                    if bad == 0:
+                        for c in range(w):
+                            pr[c] = ar[c] * wr[c]
+                            ptr[c] = g
+                        continue
+            for c in range(w):  # folds meet in this row: PE by PE, with the hazard checks
+                ag = atr[c]
+                if r > 0:  # pr[c], ptr[c]: the partial sum from above
+                    if ag >= 0:
+                        sl = ag & 1
+                        if wtag[sl, r, c] != ag * h + r or ptr[c] != ag:
+                            hazards += 1
+                        pr[c] += ar[c] * wv[sl, r, c]
+                        if c == 0:  # column 0 takes the element's fold, the others keep the sum's
+                            ptr[0] = ag
+                elif ag >= 0:
+                    sl = ag & 1
+                    if wtag[sl, 0, c] != ag * h:
+                        hazards += 1
+                    pr[c] = ar[c] * wv[sl, 0, c]
+                    ptr[c] = ag
+                else:
+                    pr[c] = zero
+                    ptr[c] = -1
+        bo = (h - 1) * w
         gj = -1
         j0 = 0
         for c in range(w):  # bottom edge: this cycle's partial sums leave row H-1
-            g = tb[c]
+            g = ptm[bo + c]
             if g >= 0:
                 if g != gj:
                     gj = g
                     j0 = (g // rf) * w
                 if j0 + c < nn:  # streamed element e left row H-1, column c at s_g + 2H - 1 + e + c
-                    out[x - g * period - 2 * h + 1 - c, j0 + c] += pb[c]
-                    counts[2] += 1
-                    counts[4] = x + 1
-        # weight loads into the other slot (after the MACs: a register is read, then overwritten)
+                    out[x - g * period - 2 * h + 1 - c, j0 + c] += pm[bo + c]
+                    n_out += 1
+                    last = x + 1
+        # weight loads into the other slot (after the MACs: a register is read, then overwritten);
+        # column c loads at u = x - c; none when all u lie between two folds' loads
         u = x
         q = u // period
         e = u - q * period
-        for c in range(w):
+        for c in range(0 if period >= h + w - 1 and e >= h + w - 1 else w):
             g, e0, n_on = _active_qe(u, q, e, period, rows_of, h)
             u -= 1
             e -= 1
@@ -348,11 +404,15 @@ def ws_pipelined(s: np.ndarray, wt: np.ndarray, out: np.ndarray, h: int, w: int,
             kr = rows_of[g] - 1 - e0
             if j0 + c < nn:
                 wv[sl, 0, c] = wt[(g % rf) * h + kr, j0 + c]
-                counts[1] += 1
+                n_w += 1
             else:
                 wv[sl, 0, c] = zero
             wtag[sl, 0, c] = g * h + kr
+    counts[0] += n_s
+    counts[1] += n_w
+    counts[2] += n_out
     counts[3] += hazards
+    counts[4] = last
     return end * h * w
 
 
@@ -368,9 +428,12 @@ def os_pipelined(a: np.ndarray, b: np.ndarray, out: np.ndarray, h: int, w: int, 
     H-1 leaves through the bottom port and only rows q+1.. take the value above (the drain frees row
     q, where fold g+2 may then start). ``counts`` and the return value as ``ws_pipelined``.
 
-    Per row and cycle the MACs take a branch-free (vectorised) path when every PE of the row holds the
-    same fold's A, B and partial sum (or no A at all); rows where folds meet (fresh sums, fold
-    boundaries) take the PE-by-PE path with the hazard checks. Both give the same registers and counters.
+    The A and B registers of PE (r, c) are element r * W + c of a window over a longer buffer: the
+    right shift of A is the window moving down by one (the freed column-0 slots take the ifmap ports),
+    the down shift of B by W (row 0 takes the filter ports). The MACs take a branch-free (vectorised)
+    path over the whole array, else per row, when every PE holds the same fold's A, B and running sum
+    (or no A at all); rows where folds meet (fresh sums, fold boundaries) go PE by PE with the hazard
+    checks. Both paths give the same registers and counters.
     """
     mdim, t_len = a.shape
     nn = b.shape[1]
@@ -380,23 +443,41 @@ def os_pipelined(a: np.ndarray, b: np.ndarray, out: np.ndarray, h: int, w: int, 
     t_span = np.full(nf, t_len, dtype=np.int64)
     h_span = np.full(nf, h, dtype=np.int64)
     zero = a[0, 0] - a[0, 0]
-    # A registers of PE (r, c) at [r, c + 1] (column 0: the ifmap port), B of PE (r, c) at [r + 1, c]
-    # (row 0: the filter port); values carry their fold index (-1: none)
-    aval = np.zeros((h, w + 1), dtype=a.dtype)
-    atag = np.full((h, w + 1), -1, dtype=np.int64)
-    bval = np.zeros((h + 1, w), dtype=a.dtype)
-    btag = np.full((h + 1, w), -1, dtype=np.int64)
-    acc = np.zeros((2, h, w), dtype=a.dtype)
-    ctag = np.full((2, h, w), -1, dtype=np.int64)  # fold * h + the row the partial sum belongs to
+    hw = h * w
+    top = 8 * hw  # a window reaches the buffer's start every 8 H W / step cycles
+    # A / B registers (values carry their fold index, -1: none) as sliding windows at ab / bb
+    av = np.zeros(top + hw, dtype=a.dtype)
+    at = np.full(top + hw, -1, dtype=np.int64)
+    bv = np.zeros(top + hw, dtype=a.dtype)
+    bt = np.full(top + hw, -1, dtype=np.int64)
+    ab = top
+    bb = top
+    acc_of = np.zeros((2, hw), dtype=a.dtype)  # output slot, PE r * W + c
+    ctag_of = np.full((2, hw), -1, dtype=np.int64)  # fold * h + the row the partial sum belongs to
+    acc = acc_of.reshape((2, h, w))
+    ctag = ctag_of.reshape((2, h, w))
+    row_of = np.empty(hw, dtype=np.int64)
+    for i in range(hw):
+        row_of[i] = i // w
     end = (nf - 1) * period + 2 * h + w + t_len + h
     hazards = 0
+    n_a = 0  # port counters (in registers, into counts at the end)
+    n_b = 0
+    n_out = 0
+    last = counts[4]
+    one_burst = period >= t_len  # at most one fold's burst on a port at a time
+    gj = -1  # fold whose first column j0 (B port) / row i0 (A port) is held
+    j0 = 0
+    gi = -1
+    i0 = 0
     for x in range(end):
         # drain first: a shift reads this cycle's register values, a MAC then writes the freed row
         # (column c drains at local cycle u = x - T - H + 1 - c; q, e = divmod(u, period), stepped)
         u = x - t_len - h + 1
         q = u // period
         e = u - q * period
-        for c in range(w):
+        # no column drains when all u lie between two folds' drains
+        for c in range(0 if u < 0 or (period >= h + w - 1 and e >= h + w - 1) else w):
             g, qd, n_on = _active_qe(u, q, e, period, h_span, h)
             u -= 1
             e -= 1
@@ -413,110 +494,157 @@ def os_pipelined(a: np.ndarray, b: np.ndarray, out: np.ndarray, h: int, w: int, 
                 if tag // h != g:
                     hazards += 1
                 out[(g // cf) * h + tag % h, (g % cf) * w + c] = acc[sl, h - 1, c]
-                counts[2] += 1
-                counts[4] = x + 1
+                n_out += 1
+                last = x + 1
             for j in range(h - 1, qd, -1):
                 acc[sl, j, c] = acc[sl, j - 1, c]
                 ctag[sl, j, c] = ctag[sl, j - 1, c]
             acc[sl, qd, c] = zero
             ctag[sl, qd, c] = -1
-        # the SRAM ports: B into the top of column c (skewed by c), A into row r (skewed by r)
+        # shift A right and B down (each PE takes its neighbour's value of the previous cycle)
+        ab = _slide(av, at, ab, hw, 1, top)
+        bb = _slide(bv, bt, bb, hw, w, top)
+        # the SRAM ports: B into row 0, column c (skewed by c), A into row r, column 0 (skewed by r);
+        # u = x - c (x - r) all inside one fold's burst (or all between bursts): no per-port search
         q = x // period
         e = x - q * period
-        qa = q
-        ea = e
-        b0 = bval[0]
-        bt0 = btag[0]
-        gj = -1
-        j0 = 0
-        for c in range(w):
-            gb, eb, nb = _active_qe(x - c, q, e, period, t_span, t_len)
-            e -= 1
-            if e < 0:
-                e += period
-                q -= 1
-            if nb > 1:
-                hazards += 1
-            if gb >= 0 and gb != gj:
-                gj = gb
-                j0 = (gb % cf) * w
-            if gb >= 0 and j0 + c < nn:
-                b0[c] = b[eb, j0 + c]
-                bt0[c] = gb
-                counts[1] += 1
-            else:
-                b0[c] = zero
-                bt0[c] = -1
-        gi = -1
-        i0 = 0
-        for r in range(h):
-            ga, ea_, na = _active_qe(x - r, qa, ea, period, t_span, t_len)
-            ea -= 1
-            if ea < 0:
-                ea += period
-                qa -= 1
-            if na > 1:
-                hazards += 1
-            if ga >= 0 and ga != gi:
-                gi = ga
-                i0 = (ga // cf) * h
-            if ga >= 0 and i0 + r < mdim:
-                aval[r, 0] = a[i0 + r, ea_]
-                atag[r, 0] = ga
-                counts[0] += 1
-            else:
-                aval[r, 0] = zero
-                atag[r, 0] = -1
-        # MACs, reverse row order so each PE reads its neighbours' values of the previous cycle
-        for r in range(h - 1, -1, -1):
-            ar = aval[r]
-            at = atag[r]
-            br = bval[r]
-            bt = btag[r]
-            g = at[0]
-            done = False
+        if one_burst and q < nf and w - 1 <= e < t_len:
+            if q != gj:
+                gj = q
+                j0 = (q % cf) * w
+            cmax = min(w, nn - j0)
+            for c in range(cmax):
+                bv[bb + c] = b[e - c, j0 + c]
+                bt[bb + c] = q
+            for c in range(cmax, w):
+                bv[bb + c] = zero
+                bt[bb + c] = -1
+            n_b += cmax
+        elif one_burst and e >= t_len + w - 1:
+            for c in range(w):
+                bv[bb + c] = zero
+                bt[bb + c] = -1
+        else:
+            qb = q
+            eb_ = e
+            for c in range(w):
+                gb, eb, nb = _active_qe(x - c, qb, eb_, period, t_span, t_len)
+                eb_ -= 1
+                if eb_ < 0:
+                    eb_ += period
+                    qb -= 1
+                if nb > 1:
+                    hazards += 1
+                if gb >= 0 and gb != gj:
+                    gj = gb
+                    j0 = (gb % cf) * w
+                if gb >= 0 and j0 + c < nn:
+                    bv[bb + c] = b[eb, j0 + c]
+                    bt[bb + c] = gb
+                    n_b += 1
+                else:
+                    bv[bb + c] = zero
+                    bt[bb + c] = -1
+        if one_burst and q < nf and h - 1 <= e < t_len:
+            if q != gi:
+                gi = q
+                i0 = (q // cf) * h
+            rmax = min(h, mdim - i0)
+            for r in range(rmax):
+                av[ab + r * w] = a[i0 + r, e - r]
+                at[ab + r * w] = q
+            for r in range(rmax, h):
+                av[ab + r * w] = zero
+                at[ab + r * w] = -1
+            n_a += rmax
+        elif one_burst and e >= t_len + h - 1:
+            for r in range(h):
+                av[ab + r * w] = zero
+                at[ab + r * w] = -1
+        else:
+            for r in range(h):
+                ga, ea, na = _active_qe(x - r, q, e, period, t_span, t_len)
+                e -= 1
+                if e < 0:
+                    e += period
+                    q -= 1
+                if na > 1:
+                    hazards += 1
+                if ga >= 0 and ga != gi:
+                    gi = ga
+                    i0 = (ga // cf) * h
+                if ga >= 0 and i0 + r < mdim:
+                    av[ab + r * w] = a[i0 + r, ea]
+                    at[ab + r * w] = ga
+                    n_a += 1
+                else:
+                    av[ab + r * w] = zero
+                    at[ab + r * w] = -1
+        # MACs: the whole array at once when it holds one fold (or no A); views keep the indices >= 0
+        am = av[ab:ab + hw]
+        atm = at[ab:ab + hw]
+        bm = bv[bb:bb + hw]
+        btm = bt[bb:bb + hw]
+        g = atm[0]
+        bad = 0
+        if g < 0:
+            for i in range(hw):
+                bad |= atm[i] ^ g
+            if bad == 0:
+                continue
+        else:
+            sl = g & 1
+            own = g * h
+            accm = acc_of[sl]
+            ctm = ctag_of[sl]
+            for i in range(hw):
+                bad |= (atm[i] ^ g) | (btm[i] ^ g) | (ctm[i] ^ (own + row_of[i]))
+            if bad == 0:
+                for i in range(hw):
+                    accm[i] += am[i] * bm[i]
+                continue
+        for r in range(h):  # else row by row
+            ar = am[r * w:(r + 1) * w]
+            atr = atm[r * w:(r + 1) * w]
+            br = bm[r * w:(r + 1) * w]
+            btr = btm[r * w:(r + 1) * w]
+            g = atr[0]
+            bad = 0
             if g < 0:  # no A in the row: no MACs
-                bad = 0
                 for c in range(w):
-                    bad |= at[c] ^ g
-                done = bad == 0
+                    bad |= atr[c] ^ g
+                if bad == 0:
+                    continue
             else:  # one fold's A, B and running sums in the whole row: no hazard
                 sl = g & 1
                 own = g * h + r
-                ct = ctag[sl, r]
-                bad = 0
+                ctr = ctag[sl, r]
                 for c in range(w):
-                    bad |= (at[c] ^ g) | (bt[c] ^ g) | (ct[c] ^ own)
+                    bad |= (atr[c] ^ g) | (btr[c] ^ g) | (ctr[c] ^ own)
                 if bad == 0:
-                    ac = acc[sl, r]
+                    accr = acc[sl, r]
                     for c in range(w):
-                        ac[c] += ar[c] * br[c]
-                    done = True
-            if not done:  # folds meet in this row: PE by PE, with the hazard checks
-                base = x - r  # a fold's element 0 reaches PE (r, c) at s_g + r + c
-                for c in range(w):
-                    ag = at[c]
-                    bg = bt[c]
-                    if ag >= 0 and bg >= 0:
-                        sl = ag & 1
-                        own = ag * h + r
-                        if ctag[sl, r, c] != own:  # a fresh sum: element 0, into a drained (zeroed) slot
-                            if bg != ag or ctag[sl, r, c] != -1 or base - c != ag * period:
-                                hazards += 1
-                            ctag[sl, r, c] = own
-                        elif bg != ag:
-                            hazards += 1
-                        acc[sl, r, c] += ar[c] * br[c]
-            # A moves right, B down
-            for c in range(w, 0, -1):
-                ar[c] = ar[c - 1]
-                at[c] = at[c - 1]
-            bn = bval[r + 1]
-            btn = btag[r + 1]
+                        accr[c] += ar[c] * br[c]
+                    continue
+            base = x - r  # folds meet in this row: PE by PE (element 0 reaches PE (r, c) at s_g + r + c)
             for c in range(w):
-                bn[c] = br[c]
-                btn[c] = bt[c]
+                ag = atr[c]
+                bg = btr[c]
+                if ag >= 0 and bg >= 0:
+                    sl = ag & 1
+                    own = ag * h + r
+                    if ctag[sl, r, c] != own:  # a fresh sum: element 0, into a drained (zeroed) slot
+                        if bg != ag or ctag[sl, r, c] != -1 or base - c != ag * period:
+                            hazards += 1
+                        ctag[sl, r, c] = own
+                    elif bg != ag:
+                        hazards += 1
+                    acc[sl, r, c] += ar[c] * br[c]
+    counts[0] += n_a
+    counts[1] += n_b
+    counts[2] += n_out
     counts[3] += hazards
+    counts[4] = last
     return end * h * w
 
 
