@@ -11,9 +11,16 @@ Default timing with ``prefetch_stationary`` (``functional_product(..., period)``
 pipelined on one full array, ``period = max(T, H)`` apart, with double-buffered stationary registers
 and fold tags on every value (``ws_pipelined``, ``os_pipelined``; docs/timing.md, derivation).
 
-Registers are updated in place in reverse row/column order, so each PE reads its neighbour's value
-from the previous cycle (a shift register, no copies). Only the PEs a fold uses are simulated; the
-idle PEs of a partial fold hold zeros and would not change any value.
+Fold by fold (``os_fold``, ``ws_fold``), registers are updated in place in reverse row/column order,
+so each PE reads its neighbour's value from the previous cycle (a shift register, no copies). Only the
+PEs a fold uses are simulated; the idle PEs of a partial fold hold zeros and would not change any value.
+The pipelined kernels hold the moving registers (A, B, partial sums, with their fold tags) as windows
+over a longer buffer: PE (r, c) is element r * W + c, and a shift by one column (one row) moves the
+window by 1 (W) elements (``_slide``), so a cycle's MACs are one contiguous pass over the array. That
+pass is branch-free (vectorised) when every PE holds the same fold's values and the tags show no
+hazard (checked with a cheap xor/or reduction); otherwise it goes row by row, and rows where folds meet
+PE by PE with every hazard check. ``tests/test_functional.py`` compares outputs, counters and hazards
+with the plain PE-by-PE kernels for valid and too-tight fold periods.
 """
 
 from __future__ import annotations
