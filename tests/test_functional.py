@@ -135,10 +135,11 @@ def test_pipelining_one_cycle_tighter_breaks(df: int, shape: tuple[int, int, int
 
 
 # ---- the fast pipelined kernels against the PE-by-PE reference kernels --------------------------------
-# The kernels in functional.py take a branch-free path for rows (or the whole array) where one fold's
-# values meet; the reference below checks every PE every cycle. Registers, outputs, port counters and
-# hazards must agree for every schedule, valid (period >= max(T, H)) or not (period one or two cycles
-# short, full folds only: with partial folds a hazardous schedule may address outputs out of range).
+# The kernels in functional.py keep the moving registers as sliding windows and take a branch-free path
+# for the whole array (or a row) when one fold's values fill it; the reference below checks every PE
+# every cycle. Outputs (bit for bit, floats too), port counters, hazards and the last write cycle must
+# agree for every schedule, valid (period >= max(T, H)) or not (period one or two cycles short, full
+# folds only: with partial folds a hazardous schedule may address outputs out of range).
 
 
 @njit(cache=True)
@@ -363,8 +364,9 @@ def _ref_os_pipelined(a: np.ndarray, b: np.ndarray, out: np.ndarray, h: int, w: 
 
 @settings(max_examples=150, deadline=None)
 @given(m=st.integers(1, 24), n=st.integers(1, 24), k=st.integers(1, 24), h=st.integers(1, 8), w=st.integers(1, 8),
-       df=st.sampled_from(["os", "ws"]), full=st.booleans(), slack=st.integers(-2, 40), seed=st.integers(0, 2**31))
-def test_pipelined_kernels_equal_the_pe_by_pe_reference(m, n, k, h, w, df, full, slack, seed) -> None:
+       df=st.sampled_from(["os", "ws"]), full=st.booleans(), slack=st.integers(-2, 40), floats=st.booleans(),
+       seed=st.integers(0, 2**31))
+def test_pipelined_kernels_equal_the_pe_by_pe_reference(m, n, k, h, w, df, full, slack, floats, seed) -> None:
     from simulator.cycle.functional import os_pipelined, ws_pipelined
 
     if full:  # every fold full: m (OS) or k (WS) a multiple of h, n of w
@@ -376,16 +378,22 @@ def test_pipelined_kernels_equal_the_pe_by_pe_reference(m, n, k, h, w, df, full,
     rng = np.random.default_rng(seed)
     a = rng.integers(-99, 99, (m, k))
     b = rng.integers(-99, 99, (k, n))
+    if floats:  # same operations in the same order: the same bits (signed zeros included)
+        a = a * rng.standard_normal((m, k)) * (rng.random((m, k)) < 0.7)
+        b = -b * rng.standard_normal((k, n))
     fast, ref = (os_pipelined, _ref_os_pipelined) if df == "os" else (ws_pipelined, _ref_ws_pipelined)
     results = []
     for kernel in (fast, ref):
-        out = np.zeros((m, n), dtype=np.int64)
+        out = np.zeros((m, n), dtype=a.dtype)
         counts = np.zeros(5, dtype=np.int64)
         updates = kernel(a, b, out, h, w, period, counts)
         results.append((out, counts, updates))
-    np.testing.assert_array_equal(results[0][0], results[1][0])
+    np.testing.assert_array_equal(results[0][0].view(np.int64), results[1][0].view(np.int64))
     np.testing.assert_array_equal(results[0][1], results[1][1])
     assert results[0][2] == results[1][2]
     if slack >= 0:
-        np.testing.assert_array_equal(results[0][0], a @ b)
+        if floats:
+            np.testing.assert_allclose(results[0][0], a @ b, rtol=1e-12, atol=1e-9)
+        else:
+            np.testing.assert_array_equal(results[0][0], a @ b)
         assert results[0][1][3] == 0

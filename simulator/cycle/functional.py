@@ -313,6 +313,7 @@ def ws_pipelined(s: np.ndarray, wt: np.ndarray, out: np.ndarray, h: int, w: int,
                 for c in range(w):
                     pm[c] = am[c] * wm[c]
                     ptm[c] = g
+                pm[0] = zero + pm[0]  # column 0 adds to the (zero) sum from the top edge, as the reference
                 pl = pm[w:]
                 al = am[w:]
                 wl = wm[w:]
@@ -354,6 +355,7 @@ def ws_pipelined(s: np.ndarray, wt: np.ndarray, out: np.ndarray, h: int, w: int,
                         for c in range(w):
                             pr[c] = ar[c] * wr[c]
                             ptr[c] = g
+                        pr[0] = zero + pr[0]
                         continue
             for c in range(w):  # folds meet in this row: PE by PE, with the hazard checks
                 ag = atr[c]
@@ -369,7 +371,7 @@ def ws_pipelined(s: np.ndarray, wt: np.ndarray, out: np.ndarray, h: int, w: int,
                     sl = ag & 1
                     if wtag[sl, 0, c] != ag * h:
                         hazards += 1
-                    pr[c] = ar[c] * wv[sl, 0, c]
+                    pr[c] = ar[c] * wv[sl, 0, c] if c > 0 else zero + ar[0] * wv[sl, 0, 0]
                     ptr[c] = ag
                 else:
                     pr[c] = zero
