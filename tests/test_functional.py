@@ -397,3 +397,31 @@ def test_pipelined_kernels_equal_the_pe_by_pe_reference(m, n, k, h, w, df, full,
         else:
             np.testing.assert_array_equal(results[0][0], a @ b)
         assert results[0][1][3] == 0
+
+
+@pytest.mark.slow
+def test_hazardous_periods_never_write_outside_the_output(tmp_path):
+    """Too-short fold periods (hazard tests) must not write out of bounds: numba does not check, so run
+    the kernels once with NUMBA_BOUNDSCHECK=1 (fresh cache) on partial folds and short periods."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import numpy as np\n"
+        "from simulator.cycle.functional import functional_product\n"
+        "rng = np.random.default_rng(1)\n"
+        "for it in range(120):\n"
+        "    h, w = (int(x) for x in rng.integers(1, 7, 2)); m, n, k = (int(x) for x in rng.integers(1, 16, 3))\n"
+        "    df = int(rng.integers(0, 3)); T = (k, m, n)[df]\n"
+        "    a = rng.integers(-5, 5, (m, k)); b = rng.integers(-5, 5, (k, n))\n"
+        "    for period in (max(T, h), max(1, max(T, h) - 1), 1):\n"
+        "        out, c, u = functional_product(a, b, h, w, df, 0, 0, h, period)\n"
+        "        assert out.shape == (m, n)\n"
+        "        if period == max(T, h):\n"
+        "            assert (out == a @ b).all()\n"
+        "print('ok')\n"
+    )
+    env = dict(os.environ, NUMBA_BOUNDSCHECK="1", NUMBA_CACHE_DIR=str(tmp_path))
+    res = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0 and res.stdout.strip() == "ok", res.stderr[-2000:]

@@ -657,6 +657,14 @@ def os_pipelined(a: np.ndarray, b: np.ndarray, out: np.ndarray, h: int, w: int, 
     return end * h * w
 
 
+def _padded(rows: int, cols: int, h: int, w: int, t_len: int, dtype: np.dtype) -> np.ndarray:
+    """Output buffer with room past C for out-of-range writes of hazardous (too short) periods:
+    row indices stay within ``rows + 2(H + W + T)`` (negative ones wrap into the end padding), column
+    indices within the folds' full-width span."""
+    pad = 2 * (h + w + t_len) + h
+    return np.zeros((-(-rows // h) * h + pad, -(-cols // w) * w + w), dtype=dtype)
+
+
 def functional_product(a: np.ndarray, b: np.ndarray, h: int, w: int, df: int, cycles_os: int,
                        cycles_ws: int, preload: int, period: int = 0) -> tuple[np.ndarray, np.ndarray, int]:
     """Run every fold in order; returns (C, counts[ifmap reads, filter reads, ofmap writes, hazards,
@@ -675,17 +683,21 @@ def functional_product(a: np.ndarray, b: np.ndarray, h: int, w: int, df: int, cy
     mdim, kdim = a.shape
     ndim = b.shape[1]
     if period > 0:
+        # A period shorter than max(T, H) (the hazard tests use one on purpose) can make a colliding
+        # fold write outside C; numba does not bounds-check, so write into a padded buffer and slice.
         if df == OS:
-            out = np.zeros((mdim, ndim), dtype=dtype)
+            out = _padded(mdim, ndim, h, w, kdim, dtype)
             updates = os_pipelined(a, b, out, h, w, period, counts)
-            return out, counts, updates
+            return np.ascontiguousarray(out[:mdim, :ndim]), counts, updates
         s, wt = (np.ascontiguousarray(b.T), np.ascontiguousarray(a.T)) if df == IS else (a, b)
-        out = np.zeros((s.shape[0], wt.shape[1]), dtype=dtype)
+        rows, cols = s.shape[0], wt.shape[1]
+        out = _padded(rows, cols, h, w, rows, dtype)
         updates = ws_pipelined(s, wt, out, h, w, period, counts)
+        out = out[:rows, :cols]
         if df == IS:
             counts[0], counts[1] = counts[1], counts[0]
             return np.ascontiguousarray(out.T), counts, updates
-        return out, counts, updates
+        return np.ascontiguousarray(out), counts, updates
     if df == OS:
         out = np.zeros((mdim, ndim), dtype=dtype)
         areg = np.zeros((h, w), dtype=dtype)
