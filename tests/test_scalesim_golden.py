@@ -10,6 +10,7 @@ report files back and compares them with SCALE-Sim's printed numbers.
 from __future__ import annotations
 
 import csv
+import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -35,46 +36,10 @@ EXACT_COLUMNS = [
 SPARSE_COLUMNS = ["Avg FILTER Metadata SRAM BW", "Sparsity Representation", "Original Filter Storage",
                   "New Storage (Filter+Metadata)", "Filter Metadata Storage", "Sparse Avg FILTER Metadata SRAM BW"]
 
-CFG_TEMPLATE = """[general]
-run_name = case{case_id}
-
-[architecture_presets]
-ArrayHeight:    {array_rows}
-ArrayWidth:     {array_cols}
-IfmapSramSzkB:    {ifmap_sram_kw}
-FilterSramSzkB:   {filter_sram_kw}
-OfmapSramSzkB:    {ofmap_sram_kw}
-IfmapOffset:    0
-FilterOffset:   10000000
-OfmapOffset:    20000000
-Dataflow : {dataflow}
-Bandwidth : 10
-ReadRequestBuffer: 32
-WriteRequestBuffer: 32
-
-[layout]
-IfmapCustomLayout: False
-IfmapSRAMBankBandwidth: 10
-IfmapSRAMBankNum: 10
-IfmapSRAMBankPort: 2
-FilterCustomLayout: False
-FilterSRAMBankBandwidth: 10
-FilterSRAMBankNum: 10
-FilterSRAMBankPort: 2
-
-[sparsity]
-SparsitySupport : {sparse}
-SparseRep : {rep}
-OptimizedMapping : false
-BlockSize : 8
-RandomNumberGeneratorSeed : 40
-
-[run_presets]
-InterfaceBandwidth: CALC
-UseRamulatorTrace: False
-"""
-GEMM_HEADER = "Layer, M, N, K,"
-CONV_HEADER = "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides,"
+# The cfg text and topology headers the golden script gave the real tool (one template, not a copy).
+_spec = importlib.util.spec_from_file_location("scalesim_golden", Path(__file__).resolve().parents[1] / "scripts" / "scalesim_golden.py")
+golden_script = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(golden_script)
 
 
 def _load() -> dict[int, list[dict[str, str]]]:
@@ -106,12 +71,11 @@ def _run_case(case_id: int, tmp_path: Path, engine: str = "analytical"):
     rows = CASES[case_id]
     first = rows[0]
     cfg = tmp_path / "case.cfg"
-    cfg.write_text(CFG_TEMPLATE.format(
-        sparse="true" if first["sparsity_support"] == "True" else "false",
-        rep=first["sparse_rep"] or "ellpack_block", **first))
+    cfg.write_text(golden_script.cfg_text({**first, "sparsity_support": first["sparsity_support"] == "True"}))
     topo_rows = list(dict.fromkeys(r["topology_row"] for r in rows))  # DP layers repeat their source row
     topo = tmp_path / "topo.csv"
-    topo.write_text((GEMM_HEADER if first["input_type"] == "gemm" else CONV_HEADER) + "\n" + "\n".join(topo_rows) + "\n")
+    header = golden_script.GEMM_HEADER if first["input_type"] == "gemm" else golden_script.CONV_HEADER
+    topo.write_text(header + "\n" + "\n".join(topo_rows) + "\n")
     run = run_scalesim(cfg, topo, tmp_path / "out", input_type=first["input_type"], engine=engine)
     reports = {}
     for name in ("COMPUTE_REPORT", "BANDWIDTH_REPORT", "DETAILED_ACCESS_REPORT", "SPARSE_REPORT"):
