@@ -170,6 +170,18 @@ def loops(rf: int, cf: int, lp: int) -> tuple[int, int]:
 
 
 @njit(cache=True)
+def fold_tile(o: int, q: int, lp: int, sr: int, sc: int, rf: int, cf: int, h: int, w: int) -> tuple[int, int, int, int]:
+    """Fold (outer ``o``, inner ``q``) -> (row fold i, column fold j, used rows, used columns)."""
+    if lp == 0:
+        i, j = o, q
+    else:
+        i, j = q, o
+    rows = h if i < rf - 1 else sr - (rf - 1) * h
+    cols = w if j < cf - 1 else sc - (cf - 1) * w
+    return i, j, rows, cols
+
+
+@njit(cache=True)
 def deps(df: int, lp: int) -> tuple[int, int]:
     """What the A and B tiles change with: 0 the outer fold index only, 1 the inner only, 2 both."""
     on_i = 0 if lp == 0 else 1  # a tile that changes with the row fold i only
@@ -220,12 +232,8 @@ def fold_io(
 ) -> tuple[float, float, float, float]:
     """DRAM bytes of fold (outer o, inner q): (A read, B read, partial-sum read, C write)."""
     sr, sc, t, rf, cf = geometry(m, n, k, h, w, df)
-    if lp == 0:
-        i, j, ni = o, q, cf
-    else:
-        i, j, ni = q, o, rf
-    rows = h if i < rf - 1 else sr - (rf - 1) * h
-    cols = w if j < cf - 1 else sc - (cf - 1) * w
+    ni = cf if lp == 0 else rf
+    i, j, rows, cols = fold_tile(o, q, lp, sr, sc, rf, cf, h, w)
     ae, be, ce = tile_elems(df, m, n, k, rows, cols)
     dep_a, dep_b = deps(df, lp)
     la = ae * ab if _fetch(dep_a, ma, o, q, ni) else 0.0

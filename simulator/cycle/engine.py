@@ -25,6 +25,7 @@ from simulator.memory import (
     buffer_modes,
     fold_compute,
     fold_io,
+    fold_tile,
     geometry,
     last_tile_bytes,
     loops,
@@ -141,12 +142,7 @@ def simulate_one(
     for f in range(nf):
         o = f // ni
         q = f - o * ni
-        if lp == 0:
-            i, j = o, q
-        else:
-            i, j = q, o
-        rows = h if i < rf - 1 else sr - (rf - 1) * h
-        cols = w if j < cf - 1 else sc - (cf - 1) * w
+        i, j, rows, cols = fold_tile(o, q, lp, sr, sc, rf, cf, h, w)
         ra += la
         rb += lb
         rc += lc

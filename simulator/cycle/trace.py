@@ -32,6 +32,7 @@ from simulator.memory import (
     ceil_cycles,
     fold_compute,
     fold_io,
+    fold_tile,
     geometry,
     loops,
     prefetch_io,
@@ -71,12 +72,7 @@ def fill_sram_window(
             continue
         o = f // ni
         q = f - o * ni
-        if lp == 0:
-            i, j = o, q
-        else:
-            i, j = q, o
-        rows = h if i < rf - 1 else sr - (rf - 1) * h
-        cols = w if j < cf - 1 else sc - (cf - 1) * w
+        i, j, rows, cols = fold_tile(o, q, lp, sr, sc, rf, cf, h, w)
         i0 = i * h
         j0 = j * w
         e_lo = max(0, lo - base)
