@@ -35,6 +35,7 @@ import numpy as np
 from simulator.arch import ArchSpec
 from simulator.area import area_breakdown_mm2
 from simulator.energy import COMPONENTS, gemm_energy_pj, leakage_pj, node_factor
+from simulator.metrics import derive
 from simulator.precision import KIND_CODE, mac_energy_pj, macs_per_pe_cycle, operand_bits
 from simulator.schedule import CROSS_OP_KEYS, Transitions, b_fresh_fraction, cross_op_saved_cycles, transitions
 from simulator.sparsity import sparsity_effects
@@ -413,15 +414,17 @@ def _simulate_columns(w: Workload, arch: ArchSpec, engine: str) -> tuple[dict[st
         "vector_cycles": float(cols["cycles"][~is_g].sum()),
         "stall_cycles": float(cols["stall_cycles"].sum()),
         "peak_tops": peak_tops,
-        "effective_tops": 2.0 * macs / latency / 1e12 if latency > 0 else 0.0,
-        "tops_per_w": 2.0 * macs / energy if energy > 0 else 0.0,
-        "power_w": energy * 1e-12 / latency if latency > 0 else 0.0,
-        "inferences_per_s": w.batch / latency if latency > 0 else 0.0,
     }
+    # what the derived metrics (simulator/metrics.py: tokens/s, TOPS/W, energy per token, ...) divide by
+    totals["inferences"] = float(w.batch)
     if "decode" in phase_cycles:
         steps = w.new_tokens or max((o.steps for o in w.ops if o.phase == "decode"), default=1)
-        dec_s = phase_cycles["decode"] / freq_hz
-        totals["tokens_per_s"] = w.batch * steps / dec_s if dec_s > 0 else 0.0
+        totals["tokens"] = float(w.batch * steps)
+        totals["token_latency_s"] = phase_cycles["decode"] / freq_hz
+    else:
+        totals["tokens"] = float(w.batch * w.seq_len)
+        totals["token_latency_s"] = latency
+    totals = derive(totals)
     return totals, cols
 
 

@@ -2,7 +2,7 @@
 
 This is the code that runs inside executor tasks. A task is a :class:`Batch` of design points; the
 answer is one DataFrame with, per point, one ``row == "total"`` row (the result totals plus
-``edp_pj_s`` and the ``accuracy`` fidelity proxy of its recipe) and one ``row == "op_kind"`` row per
+every derived metric of :mod:`simulator.metrics` and the ``fidelity_minilm`` proxy of its recipe) and one ``row == "op_kind"`` row per
 op kind (sums of the per-op table). A point whose simulation raises gets a single total row with
 ``status == "error"`` and the exception text in ``error``; the batch goes on.
 
@@ -140,7 +140,7 @@ def build_workload_cached(key: WorkloadKey) -> Any:
 
 
 @lru_cache(maxsize=64)
-def recipe_accuracy(recipe: str) -> float:
+def recipe_fidelity_minilm(recipe: str) -> float:
     """The MiniLM fidelity proxy of a recipe (1.0 uncompressed; NaN if not measured)."""
     if recipe in ("", "none"):
         return 1.0
@@ -153,6 +153,11 @@ def recipe_accuracy(recipe: str) -> float:
     except Exception:  # noqa: BLE001 - an unmeasured recipe has no accuracy, it is not a failed point
         return math.nan
     return math.nan if value is None else float(value)
+
+
+def quality_columns(wl: WorkloadKey) -> dict[str, float]:
+    """Quality figures of a workload that are looked up, not simulated (docs/sweeps.md)."""
+    return {"fidelity_minilm": recipe_fidelity_minilm(wl.recipe)}
 
 
 def simulate_point(arch: Any, workload: WorkloadKey, engine: str) -> tuple[dict[str, Any], pd.DataFrame | None]:
@@ -180,7 +185,12 @@ def _scalar(v: Any) -> Any:
     return v
 
 
-def total_row(totals: dict[str, Any], accuracy: float) -> dict[str, Any]:
+def total_row(totals: dict[str, Any], quality: dict[str, float]) -> dict[str, Any]:
+    """One flat total row: totals (breakdowns as ``energy_<c>_pj`` / ``area_<c>_mm2`` columns), the
+    derived metrics of :mod:`simulator.metrics` (for evaluators that do not add them) and ``quality``
+    (``fidelity_minilm``, ...)."""
+    from simulator.metrics import derive
+
     row: dict[str, Any] = {}
     for k, v in totals.items():
         if isinstance(v, dict):
@@ -196,10 +206,8 @@ def total_row(totals: dict[str, Any], accuracy: float) -> dict[str, Any]:
             row[k] = float(v)
         elif isinstance(v, (str, bool)):
             row[k] = v
-    lat, en = row.get("latency_s"), row.get("energy_pj")
-    if lat is not None and en is not None:
-        row["edp_pj_s"] = float(lat) * float(en)
-    row["accuracy"] = accuracy
+    row = derive(row)
+    row.update(quality)
     return row
 
 
@@ -285,7 +293,7 @@ def evaluate_batch(batch: Batch) -> pd.DataFrame:
         try:
             arch = arch_for_point(batch, arch_dict, axes)
             tot, ops = evaluator(arch, wl, batch.engine)
-            row = total_row(tot, recipe_accuracy(wl.recipe))
+            row = total_row(tot, quality_columns(wl))
             kinds, cols, sums = op_kind_sums(ops)
         except Exception as exc:  # noqa: BLE001 - recorded, the sweep goes on
             msg = f"{type(exc).__name__}: {exc}".splitlines()[0] if str(exc) else _last_frame(exc)

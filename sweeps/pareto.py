@@ -150,9 +150,10 @@ def pareto_front(
     """
     objs = parse_objectives(objectives)
     missing = [c for c in objs if c not in df.columns]
-    if missing:
-        raise InputError(f"unknown column {missing[0]!r} (allowed: {', '.join(map(str, df.columns))})",
-                         key="--objectives")
+    if missing:  # derived metrics and expressions (simulator/metrics.py); unknown names raise InputError
+        from simulator.metrics import add_columns
+
+        df = add_columns(df, missing)
     cols, senses = list(objs), list(objs.values())
     if by is None or (not isinstance(by, str) and len(by) == 0):
         m = pareto_mask(df[cols].to_numpy(dtype=float), senses)
@@ -179,7 +180,7 @@ def parse_objectives(objectives: Mapping[str, str] | Sequence[str] | str) -> dic
     if isinstance(objectives, Mapping):
         return {canonical_column(k): v for k, v in objectives.items()}
     if isinstance(objectives, str):
-        objectives = [o for o in objectives.split(",") if o.strip()]
+        objectives = [o for o in split_top_level(objectives) if o.strip()]
     out: dict[str, str] = {}
     for o in objectives:
         o = o.strip()
@@ -194,6 +195,20 @@ def parse_objectives(objectives: Mapping[str, str] | Sequence[str] | str) -> dic
     if not out:
         raise InputError("no objectives given (e.g. latency_s,energy_pj)", key="--objectives")
     return out
+
+
+def split_top_level(text: str, sep: str = ",") -> list[str]:
+    """Split at ``sep`` outside parentheses (so ``max(a, b)/c,latency_s`` is two objectives)."""
+    parts, depth, cur = [], 0, []
+    for ch in text:
+        depth += (ch == "(") - (ch == ")")
+        if ch == sep and depth == 0:
+            parts.append("".join(cur))
+            cur = []
+        else:
+            cur.append(ch)
+    parts.append("".join(cur))
+    return parts
 
 
 # ---- hypervolume ----------------------------------------------------------------------------------

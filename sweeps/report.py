@@ -27,6 +27,7 @@ MAX_TABLE_ROWS = 40
 
 
 def _fmt(v: Any) -> str:
+    """Numbers for people: 4 significant digits, no exponent between 1e-3 and 1e6."""
     if isinstance(v, (float, np.floating)):
         if not np.isfinite(v):
             return "–"
@@ -46,15 +47,25 @@ def md_table(df: pd.DataFrame) -> str:
 
 
 def usable_objectives(df: pd.DataFrame, objectives: dict[str, str]) -> dict[str, str]:
-    """The objectives that have values (e.g. accuracy is NaN for recipes without a measured fidelity)."""
+    """The objectives that have values (e.g. accuracy_published is NaN where no paper reports the pair).
+    ``df`` must already hold expression columns (:func:`with_metrics`)."""
     out = {k: v for k, v in objectives.items() if k in df.columns and df[k].notna().any()}
     return out or {k: v for k, v in {"latency_s": "min", "energy_pj": "min"}.items() if k in df.columns}
 
 
+def with_metrics(df: pd.DataFrame, names: Any = ()) -> pd.DataFrame:
+    """``df`` plus every derived metric its columns allow and the expression columns ``names``
+    (simulator/metrics.py); names that cannot be computed from these rows are skipped."""
+    from simulator.metrics import add_columns, is_known
+
+    return add_columns(df, [n for n in names if n not in df.columns and is_known(n, df.columns)])
+
+
 def feasible(df: pd.DataFrame, constraints: list[str]) -> pd.DataFrame:
     mask = np.ones(len(df), dtype=bool)
-    for text in constraints:
-        c = parse_constraint(text, source=None, key="constraints")
+    parsed = [parse_constraint(text, source=None, key="constraints") for text in constraints]
+    df = with_metrics(df, [c.column for c in parsed])
+    for c in parsed:
         if c.column in df.columns:
             mask &= c.mask(df[c.column].to_numpy(dtype=float))
     return df[mask]
@@ -69,6 +80,7 @@ def analyse(out_dir: str | Path) -> dict[str, Any]:
     ok = tot[tot["status"] == "ok"] if len(tot) else tot
     errors = tot[tot["status"] == "error"] if len(tot) else tot
     objectives: dict[str, str] = meta.get("objectives") or {"latency_s": "min", "energy_pj": "min"}
+    ok = with_metrics(ok, list(objectives))
     objectives = usable_objectives(ok, objectives)
     fea = feasible(ok, meta.get("constraints", []))
     group = [c for c in WORKLOAD_GROUP if c in fea.columns and fea[c].nunique() > 1] or None
@@ -83,13 +95,27 @@ def analyse(out_dir: str | Path) -> dict[str, Any]:
 
 
 def _color_axis(meta: dict[str, Any], df: pd.DataFrame) -> str | None:
+    """The spec's ``color_by``; else the array shape (rows x cols) when both vary, else the first axis
+    that varies, else the recipe."""
     chosen = meta.get("spec", {}).get("color_by")
-    if chosen and chosen in df.columns:
+    if chosen and (chosen in df.columns or chosen == plots.SHAPE):
         return chosen
-    for c in meta.get("axis_columns", []) + ["recipe", "pe.precision_mode"]:
+    axes = meta.get("axis_columns", [])
+    if {"array.rows", "array.cols"} <= set(axes) or (
+            {"array.rows", "array.cols"} <= set(df.columns) and df["array.rows"].nunique() > 1
+            and df["array.cols"].nunique() > 1):
+        return plots.SHAPE
+    for c in axes + ["recipe", "pe.precision_mode"]:
         if c in df.columns and df[c].nunique() > 1:
             return c
     return None
+
+
+def front_description(a: dict[str, Any]) -> str:
+    """Which front the report's table and front.csv hold (objectives; per workload or pooled)."""
+    objs = ", ".join(f"{k} ({v})" for k, v in a["objectives"].items())
+    scope = f"one front per workload ({', '.join(a['group'])})" if a["group"] else "pooled over all points"
+    return f"{len(a['objectives'])}-objective Pareto front of {objs}, {scope}, under the constraints"
 
 
 def make_figures(a: dict[str, Any], out: Path) -> dict[str, Path]:
@@ -97,15 +123,19 @@ def make_figures(a: dict[str, Any], out: Path) -> dict[str, Path]:
     meta, fea, objs = a["meta"], a["feasible"], a["objectives"]
     if len(fea) == 0 or len(objs) < 1:
         return figs
+    fea = plots.with_shape(fea)
     color = _color_axis(meta, fea)
+    by = a["group"]
     if len(objs) >= 2:
         figs["pareto"] = plots.plot_pareto(fea, objs, out / "pareto", color_by=color,
-                                           title=f"{meta.get('name', '')}: feasible design points")[0]
+                                           title=f"{meta.get('name', '')}: {len(fea):,} feasible design points")[0]
     if len(objs) >= 3 or (len(objs) == 2 and "area_mm2" not in objs):
         extra = dict(objs)
         if "area_mm2" not in extra and "area_mm2" in fea:
             extra["area_mm2"] = "min"
-        figs["matrix"] = plots.plot_matrix(fea, extra, out / "objectives_matrix", color_by=color)[0]
+        figs["matrix"] = plots.plot_matrix(fea, extra, out / "objectives_matrix", color_by=color, by=by)[0]
+    if len(objs) >= 3:
+        figs["parallel"] = plots.plot_parallel(fea, objs, out / "parallel", color_by=color, by=by)[0]
     front = a["front"]
     if len(front):
         first = front
@@ -115,11 +145,16 @@ def make_figures(a: dict[str, Any], out: Path) -> dict[str, Path]:
         ids = first.sort_values(next(iter(objs)))["point_id"].tolist()
         if len(ids) > 12:
             ids = [ids[int(i)] for i in np.linspace(0, len(ids) - 1, 12)]
-        figs["breakdown"] = plots.plot_breakdown(a["all"], ids, out / "breakdown")[0]
+        what = ", ".join(f"{c}={first.iloc[0][c]}" for c in (a["group"] or []))
+        figs["breakdown"] = plots.plot_breakdown(
+            a["all"], ids, out / "breakdown",
+            title=f"points of the {len(objs)}-objective front" + (f" ({what})" if what else ""))[0]
     if {"array.rows", "array.cols"} <= set(fea.columns) and fea["array.rows"].nunique() * fea["array.cols"].nunique() > 1:
         figs["heatmap"] = plots.plot_heatmap(fea, out / "utilization_heatmap")[0]
-    if "accuracy" in fea and fea["accuracy"].notna().any() and fea["recipe"].nunique() > 1:
-        figs["accuracy"] = plots.plot_accuracy(fea, out / "accuracy_vs_latency")[0]
+    for q in ("accuracy_published", "fidelity_minilm"):
+        if q in fea and fea[q].notna().any() and fea["recipe"].nunique() > 1:
+            figs["accuracy"] = plots.plot_accuracy(fea, out / "accuracy_vs_latency", quality=q)[0]
+            break
     return figs
 
 
@@ -129,7 +164,8 @@ def _front_table(a: dict[str, Any]) -> pd.DataFrame:
     cols = [c for c in ["model", "seq_len", "phase", "recipe"] if c in front and front[c].nunique() > 0]
     cols += [c for c in meta.get("axis_columns", []) if c in front and c not in cols]
     cols += [c for c in a["objectives"] if c not in cols]
-    cols += [c for c in ("area_mm2", "power_w", "utilization", "accuracy") if c in front and c not in cols]
+    cols += [c for c in ("area_mm2", "power_w", "utilization", "accuracy_published", "fidelity_minilm")
+             if c in front and c not in cols]
     t = front[cols]
     if len(t) > MAX_TABLE_ROWS:
         t = t.iloc[np.linspace(0, len(t) - 1, MAX_TABLE_ROWS).astype(int)]
@@ -153,27 +189,35 @@ def write_report(out_dir: str | Path) -> dict[str, Path]:
         f"- strategy: {meta.get('strategy', {}).get('kind', 'grid')}, engine: {meta.get('engine', '')}, "
         f"base accelerator: {meta.get('base_arch', '')}, tasim {meta.get('tasim_version', '')}",
     ]
-    if a["group"]:
-        summary.append(f"- fronts are computed per workload ({', '.join(a['group'])})")
+    summary.append(f"- front: the {front_description(a)}; figures name their own fronts (a 2-D panel shows "
+                   "the front of its pair of objectives)")
     best_rows = []
     for col, sense, r in a["best"]:
-        best_rows.append({"objective": f"{col} ({sense})", "value": r[col], "model": r.get("model", ""),
+        from simulator.metrics import get
+
+        m = get(col)
+        best_rows.append({"objective": f"{m.label} ({sense})", "value": _fmt(m.to_display(float(r[col]))),
+                          "unit": m.display_unit, "model": r.get("model", ""),
                           "recipe": r.get("recipe", ""),
                           "design": ", ".join(f"{c}={_fmt(r[c])}" for c in meta.get("axis_columns", []) if c in r)})
     best_df = pd.DataFrame(best_rows)
-    table = _front_table(a)
+    from simulator.metrics import display_frame
+
+    table = display_frame(_front_table(a))
     errs = a["errors"][["point_id", "model", "recipe", "error"]].head(10) if n_err else None
 
     md = [f"# Sweep report: {meta.get('name', out.name)}", "", meta.get("spec", {}).get("description", ""), "",
           "## Summary", "", *summary, ""]
     md += ["## Best point per objective", "", md_table(best_df) if len(best_df) else "(no feasible points)", ""]
     for key, title in (("pareto", "Pareto front"), ("matrix", "Pairwise objectives"),
+                       ("parallel", "Parallel coordinates of the objectives"),
                        ("breakdown", "Latency and energy by op kind (front points)"),
-                       ("heatmap", "Utilization over array shape"), ("accuracy", "Accuracy versus latency")):
+                       ("heatmap", "Utilization over array shape"), ("accuracy", "Quality versus latency")):
         if key in figs:
             md += [f"## {title}", "", f"![{title}]({figs[key].name})", ""]
     md += [f"## Pareto front ({len(a['front'])} points{', sampled' if len(a['front']) > MAX_TABLE_ROWS else ''})",
-           "", md_table(table) if len(table) else "(empty)", ""]
+           "", f"The {front_description(a)}; values in display units (front.csv holds every front point).", "",
+           md_table(table) if len(table) else "(empty)", ""]
     if errs is not None:
         md += ["## Failed design points", "", md_table(errs), ""]
     md += ["## Spec", "", "```yaml", spec_yaml.rstrip(), "```", ""]
@@ -191,18 +235,32 @@ def write_report(out_dir: str | Path) -> dict[str, Path]:
     h += [f"<li>{html.escape(s[2:]).replace('**', '')}</li>" for s in summary]
     h += ["</ul><h2>Best point per objective</h2>", _html_table(best_df)]
     for key, title in (("pareto", "Pareto front"), ("matrix", "Pairwise objectives"),
+                       ("parallel", "Parallel coordinates of the objectives"),
                        ("breakdown", "Latency and energy by op kind (front points)"),
-                       ("heatmap", "Utilization over array shape"), ("accuracy", "Accuracy versus latency")):
+                       ("heatmap", "Utilization over array shape"), ("accuracy", "Quality versus latency")):
         if key in figs:
             h += [f"<h2>{title}</h2>", img(figs[key])]
-    h += [f"<h2>Pareto front ({len(a['front'])} points)</h2>", _html_table(table)]
+    h += [f"<h2>Pareto front ({len(a['front'])} points)</h2>",
+          f"<p>The {html.escape(front_description(a))}; values in display units.</p>", _html_table(table)]
     if errs is not None:
         h += ["<h2>Failed design points</h2>", _html_table(errs)]
     h += ["<h2>Spec</h2>", f"<pre>{html.escape(spec_yaml)}</pre>", "</body></html>"]
     (out / "report.html").write_text("\n".join(h))
-    (out / "front.csv").write_text(a["front"].to_csv(index=False))
+    (out / "front.csv").write_text(front_csv(a))
     return {"md": out / "report.md", "html": out / "report.html", "pareto": figs.get("pareto", out / "pareto.png"),
             **{f"fig_{k}": v for k, v in figs.items()}}
+
+
+def front_csv(a: dict[str, Any]) -> str:
+    """The front for people: workload, axes and every metric in display units, unit in the header."""
+    from simulator.metrics import METRICS, display_frame
+
+    front = a["front"]
+    lead = [c for c in ["model", "seq_len", "phase", "batch", "new_tokens", "recipe"] + a["meta"].get("axis_columns", [])
+            if c in front.columns]
+    figures = list(dict.fromkeys([c for c in a["objectives"] if c in front.columns]
+                                 + [c for c in METRICS if c in front.columns]))
+    return display_frame(front, list(dict.fromkeys(lead + figures + ["point_id"]))).to_csv(index=False)
 
 
 def _html_table(df: pd.DataFrame) -> str:
@@ -216,14 +274,21 @@ def summary_text(out_dir: str | Path) -> str:
     a = analyse(out_dir)
     meta = a["meta"]
     lines = [f"{meta.get('name', Path(out_dir).name)}: {len(a['totals']) + len(a['errors']):,} design points "
-             f"({len(a['errors'])} failed), {len(a['feasible']):,} feasible, {len(a['front']):,} on the front"]
+             f"({len(a['errors'])} failed), {len(a['feasible']):,} feasible, {len(a['front']):,} on the "
+             f"{front_description(a)}"]
+    from simulator.metrics import display_frame, get
+
     if len(a["totals"]):
         cols = [c for c in a["objectives"]] + [c for c in ("area_mm2",) if c not in a["objectives"]]
-        desc = a["totals"].groupby([c for c in WORKLOAD_GROUP + ["recipe"] if c in a["totals"]])[cols].agg(["min", "max"])
+        keys = [c for c in WORKLOAD_GROUP + ["recipe"] if c in a["totals"]]
+        shown = display_frame(a["totals"], keys + cols)
+        desc = shown.groupby(keys)[[c for c in shown.columns if c not in keys]].agg(["min", "max"])
         lines.append(desc.to_string(float_format=_fmt))
     for col, sense, r in a["best"]:
+        m = get(col)
         axes = ", ".join(f"{c}={_fmt(r[c])}" for c in meta.get("axis_columns", []) if c in r)
-        lines.append(f"best {col} ({sense}): {_fmt(r[col])}  [{r.get('model', '')} {r.get('recipe', '')}; {axes}]")
+        lines.append(f"best {m.label} ({sense}): {_fmt(m.to_display(float(r[col])))} {m.display_unit}  "
+                     f"[{r.get('model', '')} {r.get('recipe', '')}; {axes}]")
     if len(a["errors"]):
         lines.append("errors (first 5):")
         for _, r in a["errors"].head(5).iterrows():

@@ -39,6 +39,8 @@ def run_nsga2(sweep: Sweep, runner: Any) -> tuple[int, int]:
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     st = sweep.spec.strategy
+    from sweeps.report import with_metrics
+
     objectives = list(sweep.objectives.items())
     directions = ["minimize" if s == "min" else "maximize" for _, s in objectives]
     store = runner.store
@@ -70,6 +72,7 @@ def run_nsga2(sweep: Sweep, runner: Any) -> tuple[int, int]:
                     runner.evaluate(todo, bar)
                     new = store.load()
                     new = new[(new["row"] == "total") & new["point_id"].isin({p.pid for p in todo})]
+                    new = with_metrics(new, [c for c, _ in objectives] + [c.column for c in sweep.constraints])
                     for rec in new.to_dict("records"):
                         known[rec["point_id"]] = rec
                 bar.update(len(planned) - len(todo))

@@ -25,29 +25,13 @@ import numpy as np
 from workloads.errors import InputError
 from workloads.schema import from_dict, load_yaml, spec_field
 
-# Result columns every evaluation produces (see sweeps/evaluate.py); objectives and constraints may
-# name any of these, any arch axis, or an alias below.
-METRIC_COLUMNS: tuple[str, ...] = (
-    "cycles",
-    "latency_s",
-    "energy_pj",
-    "area_mm2",
-    "macs",
-    "dram_bytes",
-    "utilization",
-    "tops_per_w",
-    "peak_tops",
-    "power_w",
-    "inferences_per_s",
-    "tokens_per_s",
-    "edp_pj_s",
-    "accuracy",
-)
-ALIASES: dict[str, str] = {"edp": "edp_pj_s", "latency": "latency_s", "energy": "energy_pj", "area": "area_mm2",
-                           "power": "power_w", "fidelity": "accuracy"}
+# Result columns: every metric of simulator/metrics.py (the one registry: unit, direction, derivation,
+# label), the workload columns and the spec's axes; objectives and constraints may also be
+# arithmetic expressions of them ('energy_pj / new_tokens').
+WORKLOAD_VALUE_COLUMNS: tuple[str, ...] = ("seq_len", "batch", "context", "new_tokens", "image_size")
 PE_ARRAY_AXIS = "pe_array"  # the synthetic axis name for (PE count, aspect ratio)
 
-_CONSTRAINT_RE = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*(<=|>=|<|>|==|!=)\s*([-+0-9.eE]+|inf)\s*$")
+_CONSTRAINT_RE = re.compile(r"^\s*(.+?)\s*(<=|>=|<|>|==|!=)\s*([-+]?(?:[0-9.]+(?:[eE][-+]?[0-9]+)?|inf))\s*$")
 _OPS = {"<=": operator.le, ">=": operator.ge, "<": operator.lt, ">": operator.gt, "==": operator.eq,
         "!=": operator.ne}
 
@@ -147,7 +131,9 @@ class DesignPoint:
 
 
 def canonical_column(name: str) -> str:
-    return ALIASES.get(name, name)
+    from simulator.metrics import canonical
+
+    return canonical(name)
 
 
 def parse_constraint(text: str, *, source: str | None, key: str) -> Constraint:
@@ -268,22 +254,19 @@ class Sweep:
                 raise InputError("empty (allowed: a list of PE counts)", source=source, key="pe_array.pes")
             self.shapes = pe_array_shapes(spec.pe_array.pes, spec.pe_array.aspect, source=source)
         self._check_workloads(source)
-        known = set(METRIC_COLUMNS) | set(self.axis_columns)
+        from simulator import metrics
+
+        known = set(WORKLOAD_VALUE_COLUMNS) | set(self.axis_columns)
         self.objectives: dict[str, str] = {}
         for name, sense in spec.objectives.items():
-            col = canonical_column(name)
-            if col not in known:
-                raise InputError(f"unknown objective (allowed: {', '.join(sorted(known))})",
-                                 source=source, key=f"objectives.{name}")
+            col = metrics.check(name, known, source=source, key=f"objectives.{name}")
             self.objectives[col] = sense
         if not self.objectives:
             raise InputError("no objectives (allowed: a mapping COLUMN: min|max)", source=source, key="objectives")
         self.constraints: list[Constraint] = []
         for i, text in enumerate(spec.constraints):
             c = parse_constraint(text, source=source, key=f"constraints[{i}]")
-            if c.column not in known:
-                raise InputError(f"unknown column {c.column!r} (allowed: {', '.join(sorted(known))})",
-                                 source=source, key=f"constraints[{i}]")
+            metrics.check(c.column, known, source=source, key=f"constraints[{i}]")
             self.constraints.append(c)
         if spec.strategy.kind == "nsga2":
             try:
@@ -291,9 +274,9 @@ class Sweep:
             except ImportError:
                 raise InputError("nsga2 needs optuna (pip install tasim[search])", source=source,
                                  key="strategy.kind") from None
-        if spec.color_by and spec.color_by not in known | {"recipe", "model", "seq_len", "phase"}:
-            raise InputError(f"unknown column (allowed: recipe, model, {', '.join(self.axis_columns)})",
-                             source=source, key="color_by")
+        if spec.color_by and spec.color_by not in known | {"recipe", "model", "seq_len", "phase", "array.shape"}:
+            metrics.check(spec.color_by, known | {"recipe", "model", "phase", "array.shape"}, source=source,
+                          key="color_by")
         if spec.evaluator and ":" not in spec.evaluator:
             raise InputError(f"{spec.evaluator!r} (allowed: 'module:function')", source=source, key="evaluator")
 

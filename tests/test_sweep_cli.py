@@ -25,7 +25,7 @@ SMALL = {
     "axes": {"pe.precision_mode": ["fixed", "bit_fusion"]},
     "workloads": {"models": ["bert-base"], "seq_lens": [64]},
     "recipes": ["w8a8", "w4a8"],
-    "objectives": {"latency_s": "min", "energy_pj": "min", "accuracy": "max"},
+    "objectives": {"latency_s": "min", "energy_pj": "min", "fidelity_minilm": "max"},
     "constraints": ["area_mm2 <= 100"],
 }
 
@@ -76,16 +76,17 @@ def test_pareto_cli_matches_library(swept, capsys):
     assert "hypervolume" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("kind", ["pareto", "matrix", "breakdown", "heatmap", "accuracy"])
+@pytest.mark.parametrize("kind", ["pareto", "matrix", "parallel", "breakdown", "heatmap", "accuracy"])
 def test_plot_kinds(swept, kind, capsys):
     assert main(["plot", str(swept), "--kind", kind, "-o", str(swept / f"k_{kind}")]) == 0
     assert (swept / f"k_{kind}.png").stat().st_size > 5000 and (swept / f"k_{kind}.svg").exists()
+    assert (swept / f"k_{kind}.pdf").read_bytes().startswith(b"%PDF")
 
 
 def test_results_summary(swept, capsys):
     assert main(["results", str(swept)]) == 0
     out = capsys.readouterr().out
-    assert "8 design points" in out and "best latency_s" in out
+    assert "8 design points" in out and "best latency (min)" in out and " ms " in out
 
 
 def test_nsga2_uses_fewer_evaluations_and_resumes(tmp_path):
@@ -113,6 +114,53 @@ def test_different_spec_refuses_to_mix(swept):
         run_sweep(sweep_from_dict(other), swept, executor=LocalExecutor(1), progress=False)
 
 
-def test_accuracy_column_is_fidelity_or_nan(swept):
+def test_fidelity_column_is_fidelity_or_nan(swept):
     tot = sweeps.load_totals(swept)
-    assert all(math.isnan(a) or 0.0 < a <= 1.0 for a in tot["accuracy"])
+    assert "accuracy" not in tot.columns
+    assert all(math.isnan(a) or 0.0 < a <= 1.0 for a in tot["fidelity_minilm"])
+
+
+def test_front_csv_is_for_people_parquet_keeps_stored_units(swept):
+    import pandas as pd
+
+    front = pd.read_csv(swept / "front.csv")
+    assert "latency (ms)" in front.columns and "energy (mJ)" in front.columns and "latency_s" not in front.columns
+    tot = sweeps.load_totals(swept).set_index("point_id")
+    row = front.iloc[0]
+    assert row["latency (ms)"] == pytest.approx(tot.loc[row["point_id"], "latency_s"] * 1e3, rel=1e-6)
+    assert row["energy (mJ)"] == pytest.approx(tot.loc[row["point_id"], "energy_pj"] * 1e-9, rel=1e-6)
+
+
+def test_pareto_expression_objective(swept, capsys):
+    assert main(["pareto", str(swept), "--objectives", "energy_pj / macs,tokens_per_s:max", "--csv", "--raw"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].split(",")[-3:] == ["energy_pj / macs", "tokens_per_s", "point_id"]
+    assert main(["pareto", str(swept), "--objectives", "__import__('os').getcwd()"]) == 2
+    assert "Call is not allowed" in capsys.readouterr().err
+
+
+def test_llm_decode_front_over_registry_metrics_no_hand_arithmetic(tmp_path, capsys):
+    spec = {
+        "name": "decode", "base": {"arch": "hbm-llm"},
+        "axes": {"dram.bandwidth_gbps": [400, 1600], "array.rows": [8, 32], "array.cols": [128, 512]},
+        "workloads": {"models": ["llama2-7b"], "seq_lens": [256], "phases": ["decode"], "context": 256,
+                      "new_tokens": 8},
+        "recipes": ["fp16", "w4a16"],
+        "objectives": {"tokens_per_s": "max", "energy_per_token_mj": "min", "area_mm2": "min"},
+        "constraints": ["energy_pj / new_tokens <= 1e12"],
+    }
+    path = tmp_path / "decode.yaml"
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    out = tmp_path / "out"
+    assert main(["sweep", str(path), "-o", str(out), "--workers", "1", "--quiet"]) == 0
+    tot = sweeps.load_totals(out)
+    assert len(tot) == 16
+    assert (tot["tokens_per_s"] - 8 / tot["token_latency_s"]).abs().max() < 1e-9 * tot["tokens_per_s"].max()
+    assert (tot["energy_per_token_mj"] - tot["energy_pj"] * 1e-9 / 8).abs().max() < 1e-12
+    front = sweeps.pareto_front(tot, {"tokens_per_s": "max", "energy_per_token_mj": "min", "area_mm2": "min"})
+    csv = __import__("pandas").read_csv(out / "front.csv")
+    assert len(csv) == len(front) and {"tokens/s", "energy per token (mJ)", "area (mm²)"} <= set(csv.columns)
+    assert set(csv["point_id"]) == set(front["point_id"])
+    assert (out / "parallel.png").exists() and (out / "parallel.pdf").exists()
+    report = (out / "report.md").read_text()
+    assert "3-objective Pareto front of tokens_per_s (max), energy_per_token_mj (min), area_mm2 (min)" in report

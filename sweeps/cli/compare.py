@@ -8,19 +8,11 @@ from typing import Any
 from sweeps.cli._common import helpfmt
 from sweeps.cli.simulate import add_workload_args, build_from_args
 
-METRICS: tuple[tuple[str, str, float], ...] = (
-    # (totals key, label, display scale)
-    ("latency_s", "latency (ms)", 1e3),
-    ("energy_pj", "energy (mJ)", 1e-9),
-    ("area_mm2", "area (mm^2)", 1.0),
-    ("tops_per_w", "TOPS/W", 1.0),
-    ("power_w", "power (W)", 1.0),
-    ("effective_tops", "effective TOPS", 1.0),
-    ("peak_tops", "peak TOPS", 1.0),
-    ("utilization", "array utilization", 1.0),
-    ("dram_bytes", "DRAM (MB)", 1e-6),
-    ("inferences_per_s", "inferences/s", 1.0),
-    ("tokens_per_s", "tokens/s", 1.0),
+# rows of the table, in order: metrics of the registry (simulator/metrics.py), shown in display units
+ROWS: tuple[str, ...] = (
+    "latency_s", "energy_pj", "area_mm2", "tops_per_w", "tops_per_mm2", "power_w", "effective_tops", "peak_tops",
+    "utilization", "dram_bytes", "inferences_per_s", "energy_per_inference_mj", "tokens_per_s",
+    "tokens_per_s_per_mm2", "energy_per_token_mj", "edp_pj_s",
 )
 
 
@@ -51,11 +43,14 @@ def comparison_table(results: list[Any]) -> str:
     names = [r.arch for r in results]
     header = ["metric"] + names + [f"{n}/{names[0]}" for n in names[1:]]
     rows = [header]
-    for key, label, scale in METRICS:
+    from simulator.metrics import get
+
+    for key in ROWS:
         vals = [r.totals.get(key) for r in results]
         if all(v is None for v in vals):
             continue
-        cells = [label] + [f"{v * scale:.4g}" if v is not None else "-" for v in vals]
+        m = get(key)
+        cells = [m.header()] + [f"{m.to_display(v):.4g}" if v is not None else "-" for v in vals]
         base = vals[0]
         for v in vals[1:]:
             cells.append(f"{v / base:.3g}x" if (v is not None and base) else "-")
@@ -81,17 +76,20 @@ def breakdown_figure(results: list[Any], path: str, title: str) -> None:
         for k in t["kind"]:
             if k not in kinds:
                 kinds.append(k)
-    lat = np.array([[float(t.loc[t["kind"] == k, "latency_s"].sum()) * 1e3 for k in kinds] for t in kinds_tables])
-    en = np.array([[float(t.loc[t["kind"] == k, "energy_pj"].sum()) * 1e-9 for k in kinds] for t in kinds_tables])
+    from simulator.metrics import get
+
+    ml, me = get("latency_s"), get("energy_pj")
+    lat = np.array([[ml.to_display(float(t.loc[t["kind"] == k, "latency_s"].sum())) for k in kinds] for t in kinds_tables])
+    en = np.array([[me.to_display(float(t.loc[t["kind"] == k, "energy_pj"].sum())) for k in kinds] for t in kinds_tables])
     comps = list(results[0].totals["energy_breakdown_pj"])
-    ec = np.array([[r.totals["energy_breakdown_pj"][c] * 1e-9 for c in comps] for r in results])
+    ec = np.array([[me.to_display(r.totals["energy_breakdown_pj"][c]) for c in comps] for r in results])
     cmap = plt.get_cmap("tab20")
     fig, axes = plt.subplots(1, 3, figsize=(max(12.0, 6.0 + 1.8 * len(names)), 5.2))
     x = np.arange(len(names))
     for ax, data, labels, ylabel, ttl in (
-        (axes[0], lat, kinds, "latency (ms)", "latency by op kind"),
-        (axes[1], en, kinds, "energy (mJ)", "energy by op kind"),
-        (axes[2], ec, comps, "energy (mJ)", "energy by component"),
+        (axes[0], lat, kinds, ml.header(), "latency by op kind"),
+        (axes[1], en, kinds, me.header(), "energy by op kind"),
+        (axes[2], ec, comps, me.header(), "energy by component"),
     ):
         bottom = np.zeros(len(names))
         for j, lab in enumerate(labels):

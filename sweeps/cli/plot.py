@@ -6,21 +6,24 @@ import argparse
 
 from sweeps.cli._common import helpfmt
 
-KINDS = ("pareto", "matrix", "breakdown", "heatmap", "accuracy", "report")
+KINDS = ("pareto", "matrix", "parallel", "breakdown", "heatmap", "accuracy", "report")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "plot",
-        help="plot a sweep: Pareto front, objective matrix, op-kind breakdown, utilization heatmap, accuracy",
+        help="plot a sweep: Pareto front, objective matrix, parallel coordinates, breakdown, heatmap, quality",
         description=(
-            "Write PNG and SVG figures of a results directory. --kind report regenerates every figure\n"
-            "plus report.md and report.html."
+            "Write PNG, SVG and PDF figures of a results directory (display units, unit in every label;\n"
+            "one colour per value across panels). --kind report regenerates every figure plus report.md\n"
+            "and report.html. Objectives may be any result column or an arithmetic expression of them."
         ),
         epilog=(
             "Examples:\n"
             "  tasim plot results/quickstart --kind pareto --x latency_s --y energy_pj --color pe.precision_mode\n"
             "  tasim plot results/quickstart --kind matrix --objectives latency_s,energy_pj,area_mm2\n"
+            "  tasim plot results/quickstart --kind parallel --color array.shape\n"
+            "  tasim plot results/quickstart --kind breakdown --mode log\n"
             "  tasim plot results/quickstart --kind heatmap --value utilization\n"
             "  tasim plot results/quickstart --kind breakdown --model bert-base\n"
             "  tasim plot results/quickstart --kind accuracy\n"
@@ -33,7 +36,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--x", default=None, help="pareto: x objective (default: the spec's first; COLUMN:max allowed)")
     p.add_argument("--y", default=None, help="pareto: y objective (default: the spec's second)")
     p.add_argument("--objectives", default=None, help="matrix: comma-separated objectives")
-    p.add_argument("--color", default=None, help="column that colours the front (default: the first axis)")
+    p.add_argument("--color", default=None,
+                   help="column that colours the front: any axis, recipe, model or array.shape (rows x cols); "
+                        "default: the spec's color_by, else array.shape when rows and cols vary, else the first axis")
+    p.add_argument("--mode", choices=["normalize", "log", "linear"], default="normalize",
+                   help="breakdown: shares of each point's total (default), stacked on a log axis, or linear")
+    p.add_argument("--quality", default=None, help="accuracy: the quality column (default accuracy_published if "
+                                                   "any point has one, else fidelity_minilm)")
     p.add_argument("--value", default="utilization", help="heatmap: the column shown (best over other axes)")
     p.add_argument("--model", default=None, help="only this model's points")
     p.add_argument("--points", default=None, help="breakdown: comma-separated point_ids (default: the front)")
@@ -46,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
 
     from sweeps import plots
     from sweeps.pareto import pareto_front, parse_objectives
-    from sweeps.report import _color_axis, feasible, usable_objectives, write_report
+    from sweeps.report import _color_axis, feasible, usable_objectives, with_metrics, write_report
     from sweeps.store import Store
     from workloads.errors import InputError
 
@@ -66,11 +75,16 @@ def run(args: argparse.Namespace) -> int:
         df = df[df["model"] == args.model]
     if len(df) == 0:
         raise InputError("no successfully simulated (and feasible) design points to plot", source=args.dir)
-    objs = usable_objectives(df, dict(meta.get("objectives") or {}))
+    wanted = dict(meta.get("objectives") or {})
+    extra = [o for t in (args.x, args.y, args.objectives) if t for o in parse_objectives(t)]
+    df = plots.with_shape(with_metrics(df, list(wanted) + extra))
+    objs = usable_objectives(df, wanted)
     color = args.color or _color_axis(meta, df)
     if color is not None and color not in df.columns:
-        raise InputError(f"unknown column {color!r}", key="--color")
+        raise InputError(f"unknown column {color!r} (allowed: {plots.SHAPE}, recipe, model, "
+                         f"{', '.join(meta.get('axis_columns', []))})", key="--color")
     stem = Path(args.out) if args.out else Path(args.dir) / args.kind
+    by = "model" if df["model"].nunique() > 1 else None
     if args.kind == "pareto":
         names = list(objs)
         x = parse_objectives(args.x) if args.x else {names[0]: objs[names[0]]}
@@ -78,20 +92,27 @@ def run(args: argparse.Namespace) -> int:
         out = plots.plot_pareto(df, {**x, **y}, stem, color_by=color)
     elif args.kind == "matrix":
         o = parse_objectives(args.objectives) if args.objectives else objs
-        out = plots.plot_matrix(df, o, stem, color_by=color)
+        out = plots.plot_matrix(df, o, stem, color_by=color, by=by)
+    elif args.kind == "parallel":
+        o = parse_objectives(args.objectives) if args.objectives else objs
+        out = plots.plot_parallel(df, o, stem, color_by=color, by=by)
     elif args.kind == "breakdown":
         if args.points:
             ids = [p.strip() for p in args.points.split(",")]
         else:
             front = pareto_front(df, objs, by="model" if df["model"].nunique() > 1 else None)
             ids = front.sort_values(next(iter(objs)))["point_id"].tolist()[:12]
-        out = plots.plot_breakdown(all_rows, ids, stem)
+        out = plots.plot_breakdown(all_rows, ids, stem, mode=args.mode)
     elif args.kind == "heatmap":
         if args.value not in df.columns:
             raise InputError(f"unknown column {args.value!r}", key="--value")
         sense = objs.get(args.value, "max" if args.value in ("utilization", "tops_per_w", "tokens_per_s") else "min")
         out = plots.plot_heatmap(df, stem, value=args.value, sense=sense)
     else:
-        out = plots.plot_accuracy(df, stem)
+        q = args.quality or ("accuracy_published" if "accuracy_published" in df and df["accuracy_published"].notna().any()
+                             else "fidelity_minilm")
+        if q not in df.columns:
+            raise InputError(f"unknown column {q!r}", key="--quality")
+        out = plots.plot_accuracy(df, stem, quality=q)
     print("wrote " + " and ".join(str(p) for p in out))
     return 0

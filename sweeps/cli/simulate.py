@@ -91,9 +91,12 @@ def totals_table(res: Any, arch: Any) -> str:
         ("DRAM traffic", _fmt_si(t["dram_bytes"], "B")),
         ("utilization", f"{100 * t['utilization']:.2f} % of the array during GEMMs"),
         ("peak / effective", f"{t['peak_tops']:.2f} / {t['effective_tops']:.3f} TOPS (2 ops per MAC)"),
-        ("efficiency", f"{t['tops_per_w']:.3f} TOPS/W, {t['power_w']:.3f} W"),
-        ("throughput", f"{t['inferences_per_s']:.4g} inferences/s"
-                       + (f", {t['tokens_per_s']:.4g} tokens/s" if "tokens_per_s" in t else "")),
+        ("efficiency", f"{t['tops_per_w']:.3f} TOPS/W, {t['tops_per_mm2']:.4g} TOPS/mm^2, {t['power_w']:.3f} W"),
+        ("throughput", f"{t['inferences_per_s']:.4g} inferences/s, {t['tokens_per_s']:.4g} tokens/s "
+                       f"({'generated' if 'decode' in set(res.columns['phase']) else 'processed'}), "
+                       f"{t['tokens_per_s_per_mm2']:.4g} tokens/s/mm^2"),
+        ("per inference", _fmt_si(t["energy_per_inference_mj"] * 1e-3, "J") + " per inference, "
+                          + _fmt_si(t["energy_per_token_mj"] * 1e-3, "J") + " per token"),
     ]
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
