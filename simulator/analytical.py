@@ -13,7 +13,8 @@ Two timing models (see docs/timing.md):
   fill/drain plus one load and one drain are paid once: ``(F - 1) * max(T, H) + 2H + W + T - 2``.
 
 SRAM access counts follow SCALE-Sim's operand-demand matrices (element granularity): the streamed
-operand is re-read once per fold of the other spatial dimension, the stationary one once.
+operand is re-read once per fold of the other spatial dimension, the stationary one once
+(``dataflows.sram_accesses``).
 """
 
 from __future__ import annotations
@@ -22,7 +23,10 @@ from typing import Any
 
 import numpy as np
 
-from simulator.mapping import IS, OS, WS, dataflow_code, map_gemm, mapping_efficiency
+from simulator.dataflows import dataflow_code, map_gemm, scalesim_fold_cycles_v, sram_accesses
+from simulator.mapping import mapping_efficiency
+
+__all__ = ["analyze_compute", "compute_cycles", "sram_accesses"]
 
 
 def compute_cycles(
@@ -35,30 +39,11 @@ def compute_cycles(
     t = mp["streamed"]
     f = mp["folds"]
     stream = h + w + t - 2
-    ss_fold = np.where(df == OS, stream, stream + h)
-    scalesim_total = f * ss_fold - 1
+    scalesim_total = f * scalesim_fold_cycles_v(h, w, t, df) - 1
     # pipelined folds (docs/timing.md): fold f starts at f * max(T, H), the last one ends 2H + W + T - 2 later
     pipelined = np.maximum(f - 1, 0) * np.maximum(t, h) + stream + h
     default_total = np.where(np.asarray(prefetch, dtype=bool), pipelined, f * (stream + h))
     return np.where(np.asarray(scalesim, dtype=bool), scalesim_total, default_total).astype(np.int64)
-
-
-def sram_accesses(
-    m: Any, n: Any, k: Any, mp: dict[str, np.ndarray], dataflow: Any
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(ifmap reads, filter reads, ofmap writes) in elements, SCALE-Sim's counting."""
-    m = np.asarray(m, dtype=np.int64)
-    n = np.asarray(n, dtype=np.int64)
-    k = np.asarray(k, dtype=np.int64)
-    df = dataflow_code(dataflow)
-    a = m * k
-    b = k * n
-    c = m * n
-    rf, cf = mp["row_folds"], mp["col_folds"]
-    ifmap = np.where(df == IS, a, a * cf)
-    filt = np.where(df == OS, b * rf, np.where(df == WS, b, b * cf))
-    ofmap = np.where(df == OS, c, c * rf)
-    return ifmap, filt, ofmap
 
 
 def analyze_compute(

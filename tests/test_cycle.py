@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from simulator.arch import ArchSpec
 from simulator.cycle import simulate_gemms
-from simulator.cycle.engine import event_length, wavefront_counts
+from simulator.dataflows import event_length, wavefront_counts
 from simulator.memory import OS, RESULT_KEYS, T_PREFETCH, T_SCALESIM, analyze_gemms
 
 GOLDEN = Path(__file__).parent / "data" / "scalesim_golden.csv"

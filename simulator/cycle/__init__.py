@@ -18,9 +18,11 @@ from typing import Any
 
 import numpy as np
 
+from simulator import results as R
 from simulator.arch import ArchSpec
-from simulator.cycle.engine import RES_FIELDS, event_length, simulate_many
-from simulator.memory import IS, OS, T_PREFETCH, T_SCALESIM, as_dims, memory_params
+from simulator.cycle.engine import simulate_many
+from simulator.dataflows import T_PREFETCH, T_SCALESIM, event_length, streamed_dim
+from simulator.memory import as_dims, memory_params
 from workloads.errors import InputError
 
 __all__ = ["simulate_gemms", "functional_gemm"]
@@ -49,20 +51,13 @@ def simulate_gemms(
     dims = np.stack([m, n, k], axis=1)
     uniq, inverse = np.unique(dims, axis=0, return_inverse=True)
     inverse = inverse.reshape(-1)
-    raw = np.zeros((uniq.shape[0], len(RES_FIELDS)))
+    raw = R.new_matrix(uniq.shape[0])
     um, un, uk = (np.ascontiguousarray(uniq[:, x]) for x in range(3))
     simulate_many(um, un, uk, p["h"], p["w"], p["df"], p["timing"], p["db"], p["cap_a"], p["cap_b"],
                   p["cap_c"], p["ab"], p["bb"], p["ob"], p["inv_bw"], p["lat"], raw)
-    raw = raw[inverse]
-    res: dict[str, np.ndarray] = {}
-    for x, name in enumerate(RES_FIELDS):
-        col = raw[:, x]
-        res[name] = col.copy() if name.startswith(("dram_", "peak_")) or name.endswith("_bytes") else col.astype(np.int64)
-    macs = m * n * k
-    pes = float(p["h"] * p["w"])
-    res["macs"] = macs
-    res["utilization"] = macs / (np.maximum(res["total_cycles"], 1) * pes)
-    res["compute_utilization"] = macs / (np.maximum(res["compute_cycles"], 1) * pes)
+    out = raw[inverse]
+    R.finish(out, m, n, k, float(p["h"] * p["w"]))
+    res = R.to_dict(out)
     if trace_dir is not None:
         from simulator.cycle.trace import write_traces
 
@@ -104,7 +99,7 @@ def functional_gemm(
     h, w, df = p["h"], p["w"], p["df"]
     mdim, kdim = a.shape
     ndim = b.shape[1]
-    t = kdim if df == OS else (mdim if df != IS else ndim)
+    t = streamed_dim(df, mdim, ndim, kdim)
     length = int(event_length(h, w, t, df, p["timing"]))
     a64 = np.ascontiguousarray(a, dtype=dtype)
     b64 = np.ascontiguousarray(b, dtype=dtype)

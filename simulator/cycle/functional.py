@@ -675,7 +675,9 @@ def functional_product(a: np.ndarray, b: np.ndarray, h: int, w: int, df: int, cy
     buffered stationary registers (``ws_pipelined`` / ``os_pipelined``, docs/timing.md); counts[3:5]
     are then the hazards seen and the cycle after the last output write (0 and 0 when not pipelined).
     """
-    from simulator.memory import IS, OS
+    from simulator.dataflows import functional_roles
+
+    kernel, transpose = functional_roles(df)
 
     counts = np.zeros(5, dtype=np.int64)
     dtype = a.dtype
@@ -685,20 +687,20 @@ def functional_product(a: np.ndarray, b: np.ndarray, h: int, w: int, df: int, cy
     if period > 0:
         # A period shorter than max(T, H) (the hazard tests use one on purpose) can make a colliding
         # fold write outside C; numba does not bounds-check, so write into a padded buffer and slice.
-        if df == OS:
+        if kernel == "os":
             out = _padded(mdim, ndim, h, w, kdim, dtype)
             updates = os_pipelined(a, b, out, h, w, period, counts)
             return np.ascontiguousarray(out[:mdim, :ndim]), counts, updates
-        s, wt = (np.ascontiguousarray(b.T), np.ascontiguousarray(a.T)) if df == IS else (a, b)
+        s, wt = (np.ascontiguousarray(b.T), np.ascontiguousarray(a.T)) if transpose else (a, b)
         rows, cols = s.shape[0], wt.shape[1]
         out = _padded(rows, cols, h, w, rows, dtype)
         updates = ws_pipelined(s, wt, out, h, w, period, counts)
         out = out[:rows, :cols]
-        if df == IS:
+        if transpose:
             counts[0], counts[1] = counts[1], counts[0]
             return np.ascontiguousarray(out.T), counts, updates
         return np.ascontiguousarray(out), counts, updates
-    if df == OS:
+    if kernel == "os":
         out = np.zeros((mdim, ndim), dtype=dtype)
         areg = np.zeros((h, w), dtype=dtype)
         breg = np.zeros((h, w), dtype=dtype)
@@ -708,7 +710,7 @@ def functional_product(a: np.ndarray, b: np.ndarray, h: int, w: int, df: int, cy
                 updates += os_fold(a, b, out, i0, j0, min(h, mdim - i0), min(w, ndim - j0), cycles_os,
                                    areg, breg, acc, counts)
         return out, counts, updates
-    if df == IS:  # C^T = B^T A^T: B^T streamed (ifmap role of the WS kernel), A^T stationary
+    if transpose:  # C^T = B^T A^T: B^T streamed (ifmap role of the WS kernel), A^T stationary
         s, wt = np.ascontiguousarray(b.T), np.ascontiguousarray(a.T)
     else:
         s, wt = a, b
@@ -721,7 +723,7 @@ def functional_product(a: np.ndarray, b: np.ndarray, h: int, w: int, df: int, cy
         for k0 in range(0, kk, h):
             updates += ws_fold(s, wt, out, k0, j0, min(h, kk - k0), min(w, nn - j0), preload, cycles_ws,
                                areg, wreg, psum, counts)
-    if df == IS:
+    if transpose:
         # the kernel's "streamed" operand was B: swap the read counters back to (ifmap=A, filter=B)
         counts[0], counts[1] = counts[1], counts[0]
         return np.ascontiguousarray(out.T), counts, updates

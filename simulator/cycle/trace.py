@@ -23,17 +23,15 @@ from typing import Any
 import numpy as np
 from numba import njit
 
-from simulator.cycle.engine import RES_FIELDS, event_length, simulate_one
-from simulator.memory import (
-    IS,
-    OS,
-    T_PREFETCH,
+from simulator import results as R
+from simulator.cycle.engine import simulate_one
+from simulator.dataflows import IS, OS, T_PREFETCH, event_length, geometry, ports
+from simulator.memory.tiles import (
     buffer_modes,
     ceil_cycles,
     fold_compute,
     fold_io,
     fold_tile,
-    geometry,
     loops,
     prefetch_io,
 )
@@ -194,16 +192,6 @@ def fill_dram_segments(
     return ns
 
 
-def _ports(which: int, df: int, h: int, w: int) -> int:
-    if which == 2:
-        return w
-    if df == OS:
-        return h if which == 0 else w
-    if df == IS:
-        return w if which == 0 else h
-    return h if which == 0 else w
-
-
 def write_traces(out_dir: Path, m: int, n: int, k: int, p: dict[str, Any], chunk_bytes: int = 32 << 20) -> dict[str, Any]:
     """Simulate one GEMM and stream its SRAM and DRAM traces to ``out_dir``; returns the figures."""
     sr, sc, t, rf, cf = geometry(m, n, k, p["h"], p["w"], p["df"])
@@ -212,19 +200,19 @@ def write_traces(out_dir: Path, m: int, n: int, k: int, p: dict[str, Any], chunk
         raise InputError(f"{nf} folds is too many to trace (allowed: <= {MAX_TRACE_FOLDS})", key="--trace")
     out_dir.mkdir(parents=True, exist_ok=True)
     fold_start = np.zeros(nf, dtype=np.int64)
-    res = np.zeros(len(RES_FIELDS))
+    res = np.zeros(R.N_FIELDS)
     args = (p["h"], p["w"], p["df"], p["timing"], p["db"], p["cap_a"], p["cap_b"], p["cap_c"],
             p["ab"], p["bb"], p["ob"], p["inv_bw"], p["lat"])
     simulate_one(m, n, k, *args, res, fold_start)
-    lp = int(res[RES_FIELDS.index("loop_order")])
+    lp = int(res[R.LOOP_ORDER])
     off = 1 if p["timing"] == 0 else 0
-    total_end = int(res[2]) + off
+    total_end = int(res[R.TOTAL_CYCLES]) + off
     length = int(event_length(p["h"], p["w"], t, p["df"], p["timing"]))
     last_cycle = int(fold_start[-1]) + length
     for which, name in enumerate(("IFMAP", "FILTER", "OFMAP")):
-        ports = _ports(which, p["df"], p["h"], p["w"])
-        chunk = max(256, chunk_bytes // (8 * (ports + 1)))
-        buf = np.empty((chunk, ports + 1), dtype=np.int64)
+        nports = ports(which, p["df"], p["h"], p["w"])
+        chunk = max(256, chunk_bytes // (8 * (nports + 1)))
+        buf = np.empty((chunk, nports + 1), dtype=np.int64)
         f_lo = 0
         with open(out_dir / f"{name}_SRAM_TRACE.csv", "w") as fh:
             lo = 0
@@ -250,4 +238,4 @@ def write_traces(out_dir: Path, m: int, n: int, k: int, p: dict[str, Any], chunk
                 for row in range(ns):
                     fh.write(f"{int(np.floor(s[row, 0]))},{int(np.ceil(s[row, 1] - 1e-9))},"
                              f"{names[int(s[row, 2])]},{dirs[int(s[row, 3])]},{s[row, 4]:.12g}\n")
-    return {name: res[x] for x, name in enumerate(RES_FIELDS)}
+    return {name: res[x] for x, name in enumerate(R.RESULT_KEYS)}
