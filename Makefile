@@ -18,6 +18,7 @@ $(STAMP): setup.cfg pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
+	$(PY) -m simulator.jitcache
 	$(VENV)/bin/tasim sweep sweeps/specs/quickstart.yaml -o results/quickstart
 	@echo "Report: results/quickstart/report.html  (Pareto plot: results/quickstart/pareto.png)"
 
@@ -30,6 +31,7 @@ scalesim-ref:
 	  ( rm -rf $(SCALESIM_VENV); echo "SCALE-Sim reference venv unavailable: its cross-check tests will skip" )
 
 test: $(STAMP) scalesim-ref
+	$(PY) -m simulator.jitcache
 	$(PY) -m ruff check .
 	$(PY) -m pytest -q -m "slow or not slow" -p no:cacheprovider
 
@@ -37,6 +39,7 @@ lint: $(STAMP)
 	$(PY) -m ruff check .
 
 bench: $(STAMP)
+	$(PY) -m simulator.jitcache
 	$(PY) benchmarks/run_all.py
 
 golden:

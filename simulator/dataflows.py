@@ -13,7 +13,8 @@ vectorised), the tiles a fold needs and what they change with (``tile_elems``, `
 partial sums accumulate over row folds (``accumulates``), which fold-loop orders are legal
 (``free_loop_order``), SCALE-Sim's per-fold cycles and SRAM counts (``scalesim_fold_cycles``,
 ``sram_accesses``), the per-cycle wavefront of a fold (``event_length``, ``wavefront_counts``), the
-SRAM ports per operand (``ports``) and the functional mode's operand roles (``functional_roles``).
+SRAM ports per operand (``ports``), the register bits a MAC moves (``register_bits``, for MAC
+energy) and the functional mode's operand roles (``functional_roles``).
 The numba kernels take the integer code; adding a dataflow means a new code in ``NAMES`` and a branch
 in each function below, plus its tests (docs/README.md).
 """
@@ -249,6 +250,14 @@ def psum_rereads(m: np.ndarray, n: np.ndarray, row_folds: np.ndarray, df: Any) -
 def streamed_dim(df: int, m: int, n: int, k: int) -> int:
     """T of one GEMM (scalar)."""
     return k if df == OS else (m if df == WS else n)
+
+
+def register_bits(df: Any, act_bits: Any, wt_bits: Any, acc_bits: Any) -> np.ndarray:
+    """Register bits a MAC moves between PEs: the two operands that travel through the array (OS:
+    activation + weight; WS: activation + partial sum; IS: weight + partial sum). Vectorised."""
+    d = dataflow_code(df)
+    a, w, acc = (np.asarray(x) for x in (act_bits, wt_bits, acc_bits))
+    return np.where(d == WS, a + acc, np.where(d == IS, w + acc, a + w))
 
 
 def functional_roles(df: int) -> tuple[str, bool]:

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from simulator.arch import AreaSpec, EnergySpec, PESpec
+from simulator.dataflows import register_bits
 
 KIND_CODE: dict[str, int] = {"int": 0, "fp": 1, "bf": 2}
 FORMATS: dict[str, tuple[str, int]] = {
@@ -132,12 +133,7 @@ def mac_energy_pj(
     acc = pe.acc_bits
     # passes for widths beyond native: each pass pays accumulate and register traffic again
     passes = np.maximum(ca // pe.native_bits, 1) * np.maximum(cw // pe.native_bits, 1)
-    if dataflow == "ws":
-        reg_bits = np.minimum(ca, pe.native_bits) + acc
-    elif dataflow == "is":
-        reg_bits = np.minimum(cw, pe.native_bits) + acc
-    else:
-        reg_bits = np.minimum(ca, pe.native_bits) + np.minimum(cw, pe.native_bits)
+    reg_bits = register_bits(dataflow, np.minimum(ca, pe.native_bits), np.minimum(cw, pe.native_bits), acc)
     reg = energy.register_pj_per_bit * reg_bits * passes
     int_e = energy.int_mult_8b_pj * (ca * cw / 64.0) + energy.int_add_32b_pj * (acc / 32.0) * passes + reg
     if not np.any(kc != 0):

@@ -27,7 +27,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sweeps.spec import WorkloadKey, content_hash
+from sweeps.spec import content_hash
+from sweeps.workload_build import WorkloadKey, build_workload_cached
 
 # Arch fields every row carries (whatever the axes), so plots can always group by them.
 ARCH_INFO_COLUMNS: tuple[str, ...] = (
@@ -111,32 +112,6 @@ def _recipe_fingerprint(recipe: str) -> str:
 
 
 # ---- workload construction -------------------------------------------------------------------------
-
-
-def load_recipes(text: str) -> Any:
-    """Validate a recipe name / YAML path / '+'-joined names ('none' -> None)."""
-    from workloads.compress import load_recipe
-
-    if text in ("", "none"):
-        return None
-    return load_recipe(text)
-
-
-@lru_cache(maxsize=256)
-def build_workload_cached(key: WorkloadKey) -> Any:
-    """The (compressed) workload of a key, built once per process."""
-    from workloads.compress import apply_recipe
-    from workloads.zoo import build_workload
-
-    kwargs: dict[str, Any] = {"seq_len": key.seq_len, "batch": key.batch, "phase": key.phase}
-    if key.phase == "decode":
-        kwargs["context"] = key.context
-        kwargs["new_tokens"] = key.new_tokens
-    if key.image_size is not None:
-        kwargs["image_size"] = key.image_size
-    if key.recipe in ("", "none"):
-        return build_workload(key.model, **kwargs)
-    return apply_recipe(key.model, key.recipe, **kwargs)
 
 
 @lru_cache(maxsize=64)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import fcntl
 import math
-import sys
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sweeps.evaluate import Batch, evaluate_batch_table, point_id
+from sweeps.progress import Progress
 from sweeps.spec import DesignPoint, Sweep, content_hash
 from sweeps.store import Store
 from workloads.errors import InputError
@@ -58,20 +58,6 @@ class PlannedPoint:
     pid: str
     arch_dict: dict[str, Any]
     point: DesignPoint
-
-
-class _Progress:
-    def __init__(self, total: int, desc: str, enabled: bool | None) -> None:
-        from tqdm import tqdm
-
-        on = sys.stderr.isatty() if enabled is None else enabled
-        self.bar = tqdm(total=total, desc=desc, unit="pt", disable=not on, dynamic_ncols=True, smoothing=0.1)
-
-    def update(self, n: int) -> None:
-        self.bar.update(n)
-
-    def close(self) -> None:
-        self.bar.close()
 
 
 class Runner:
@@ -126,7 +112,7 @@ class Runner:
         self.errors += int(pc.sum(err).as_py() or 0)
         return n
 
-    def _calibrate(self, todo: list[PlannedPoint], bar: _Progress) -> list[PlannedPoint]:
+    def _calibrate(self, todo: list[PlannedPoint], bar: Progress) -> list[PlannedPoint]:
         """Evaluate the first few points in this process (warm-up, then timed) to size batches."""
         if self.per_point_s is not None or not todo:
             return todo
@@ -155,7 +141,7 @@ class Runner:
         spread = math.ceil(n_todo / (4 * max(1, self.executor.workers)))  # >= 4 tasks per worker
         return max(1, lo, min(want, spread))
 
-    def evaluate(self, planned: list[PlannedPoint], bar: _Progress) -> None:
+    def evaluate(self, planned: list[PlannedPoint], bar: Progress) -> None:
         todo = self._calibrate(list(planned), bar)  # plan order: arch-major, workloads cached per process
         if not todo:
             return
@@ -225,7 +211,7 @@ def run_sweep(
             done = store.finished_ids()
             todo = [p for p in planned if p.pid not in done]
             planned_n, skipped = len(planned), len(planned) - len(todo)
-            bar = _Progress(len(todo), sweep.spec.name, progress)
+            bar = Progress(len(todo), sweep.spec.name, progress)
             try:
                 runner.evaluate(todo, bar)
             finally:

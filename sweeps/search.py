@@ -35,7 +35,7 @@ def run_nsga2(sweep: Sweep, runner: Any) -> tuple[int, int]:
     from optuna.samplers import NSGAIISampler
     from optuna.trial import TrialState
 
-    from sweeps.runner import _Progress
+    from sweeps.progress import Progress
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     st = sweep.spec.strategy
@@ -53,7 +53,7 @@ def run_nsga2(sweep: Sweep, runner: Any) -> tuple[int, int]:
     for wk in sweep.workload_keys:
         groups.setdefault((wk.model, wk.seq_len, wk.phase), []).append(wk)
     total = st.n * len(groups)
-    bar = _Progress(total, sweep.spec.name, runner.progress_enabled)
+    bar = Progress(total, sweep.spec.name, runner.progress_enabled)
     asked = skipped = 0
     try:
         for gi, wks in enumerate(groups.values()):

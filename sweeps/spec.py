@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from sweeps.workload_build import WorkloadKey, build_workload_cached, load_recipes
 from workloads.errors import InputError
 from workloads.schema import from_dict, load_yaml, spec_field
 
@@ -98,25 +99,6 @@ class Constraint:
         v = np.asarray(values, dtype=float)
         with np.errstate(invalid="ignore"):
             return _OPS[self.op](v, self.value) & ~np.isnan(v)
-
-
-@dataclass(frozen=True)
-class WorkloadKey:
-    """One workload to build: a zoo model at a shape and phase, compressed by a recipe."""
-
-    model: str
-    seq_len: int
-    phase: str
-    batch: int
-    context: int | None
-    new_tokens: int
-    image_size: int | None
-    recipe: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"model": self.model, "seq_len": self.seq_len, "phase": self.phase, "batch": self.batch,
-                "context": self.context, "new_tokens": self.new_tokens, "image_size": self.image_size,
-                "recipe": self.recipe}
 
 
 @dataclass(frozen=True)
@@ -301,8 +283,6 @@ class Sweep:
             if r in ("none", ""):
                 continue
             try:
-                from sweeps.evaluate import load_recipes
-
                 load_recipes(r)
             except InputError as exc:
                 raise InputError(exc.bare_message, source=source, key=f"recipes[{i}]") from None
@@ -310,8 +290,6 @@ class Sweep:
                 pass
         # build every workload now (cached for the run; forked workers inherit it): a model that
         # has no decode phase, a bad shape or a recipe that does not apply fails before any work
-        from sweeps.evaluate import build_workload_cached
-
         for wk in self.workload_keys:
             try:
                 build_workload_cached(wk)

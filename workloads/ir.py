@@ -23,7 +23,6 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
@@ -31,7 +30,7 @@ import numpy as np
 from workloads.errors import InputError
 
 if TYPE_CHECKING:
-    import pandas as pd
+    pass
 
 NumberKind = Literal["int", "fp", "bf"]
 SparsityPattern = Literal["dense", "unstructured", "nm", "block"]
@@ -282,52 +281,6 @@ class Workload:
                 base.with_(name=name, layer=layer_list[0], layers=len(layer_list), count=sum(r.count for r in recs))
             )
         return self.with_(ops=tuple(out))
-
-    # -- formats (implemented in workloads.formats) -------------------------------------------
-    def to_frame(self) -> pd.DataFrame:
-        """Tidy DataFrame: one row per op record (see :func:`workloads.formats.to_frame`)."""
-        from workloads.formats import to_frame
-
-        return to_frame(self)
-
-    def to_dict(self) -> dict:
-        from workloads.formats import workload_to_dict
-
-        return workload_to_dict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict, *, source: str | None = None) -> Workload:
-        from workloads.formats import workload_from_dict
-
-        return workload_from_dict(data, source=source)
-
-    def to_yaml(self, path: str | Path | None = None) -> str:
-        from workloads.formats import to_yaml
-
-        return to_yaml(self, path)
-
-    @classmethod
-    def from_yaml(cls, path: str | Path) -> Workload:
-        from workloads.formats import from_yaml
-
-        return from_yaml(path)
-
-    def to_csv(self, path: str | Path | None = None) -> str:
-        from workloads.formats import to_csv
-
-        return to_csv(self, path)
-
-    @classmethod
-    def from_csv(cls, path: str | Path) -> Workload:
-        from workloads.formats import from_csv
-
-        return from_csv(path)
-
-    def to_scalesim_topology(self, path: str | Path | None = None, *, max_rows: int = 200_000,
-                             sparsity: bool = False) -> str:
-        from workloads.formats import to_scalesim_topology
-
-        return to_scalesim_topology(self, path, max_rows=max_rows, sparsity=sparsity)
 
 
 def _strip_layer(name: str) -> str:

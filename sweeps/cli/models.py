@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from sweeps.cli._common import helpfmt, positive_int, print_json
+from workloads.formats import to_csv, to_frame, to_scalesim_topology, to_yaml
 
 
 def _nonneg_int(text: str) -> int:
@@ -53,7 +54,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _op_rows(w) -> list[dict]:  # type: ignore[no-untyped-def]
-    df = w.to_frame()
+    df = to_frame(w)
     cols = ["op", "name", "kind", "func", "layer", "layers", "m", "n", "k", "batch", "count", "steps",
             "n_per_step", "k_per_step", "elements", "elements_per_step", "a_bits", "b_bits", "b_density",
             "b_pattern", "macs", "total_elements"]
@@ -103,11 +104,11 @@ def run(args: argparse.Namespace) -> int:
         w = build_workload(args.name, **kwargs)
     if args.save:
         if args.save.endswith(".topology.csv"):
-            w.to_scalesim_topology(args.save)
+            to_scalesim_topology(w, args.save)
         elif args.save.endswith(".csv"):
-            w.to_csv(args.save)
+            to_csv(w, args.save)
         else:
-            w.to_yaml(args.save)
+            to_yaml(w, args.save)
     summary = {
         "name": w.name, "model": w.model, "phase": w.phase, "batch": w.batch, "seq_len": w.seq_len,
         "context": w.context, "new_tokens": w.new_tokens, "image_size": w.image_size, "recipe": w.recipe,
@@ -123,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"MACs    {w.macs:,}  ({w.macs / 1e9:.3f} G MACs = {2 * w.macs / 1e9:.3f} GFLOPs at 2 FLOPs/MAC)")
     for k, v in sorted(w.macs_by_kind().items(), key=lambda kv: -kv[1]):
         print(f"  {k:<12} {v:>20,}  {100 * v / max(w.macs, 1):6.2f} %")
-    df = w.to_frame()
+    df = to_frame(w)
     show = ["name", "kind", "layer", "layers", "m", "n", "k", "batch", "count", "steps", "elements", "a_bits",
             "b_bits", "b_density", "macs"]
     import pandas as pd

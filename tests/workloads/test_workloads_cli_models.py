@@ -8,6 +8,7 @@ import pytest
 
 from sweeps.cli import main
 from workloads.fidelity import fidelity_table, recipe_fidelity
+from workloads.formats import from_csv, from_yaml
 
 
 def test_models_lists_zoo(capsys: pytest.CaptureFixture[str]) -> None:
@@ -36,11 +37,10 @@ def test_models_errors_are_one_line(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_models_save_formats(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
-    from workloads.ir import Workload
 
     for suffix in ("w.yaml", "w.csv", "w.topology.csv"):
         assert main(["models", "tinybert-4", "--save", str(tmp_path / suffix)]) == 0
-    assert Workload.from_yaml(tmp_path / "w.yaml") == Workload.from_csv(tmp_path / "w.csv")
+    assert from_yaml(tmp_path / "w.yaml") == from_csv(tmp_path / "w.csv")
     assert (tmp_path / "w.topology.csv").read_text().startswith("Layer name, M, N, K,")
 
 

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from workloads.compress import apply_recipe, layer_keep, list_recipes, load_recipe, recipe_from_dict
 from workloads.errors import InputError
+from workloads.formats import to_frame
 from workloads.zoo import build_workload, param_count
 
 SHIPPED = {"fp16", "w8a8", "w4a8", "w4a16", "nm-2of4", "prune-50", "heads-50", "tokens-spatten", "distil-6l"}
@@ -174,5 +175,5 @@ def test_annotation_passes_keep_shapes(parts: list[str], model: str, structural:
     assert w.macs == base.macs and w.vector_elements == base.vector_elements
     assert base.macs <= build_workload(model).macs
     assert w.expand_layers().compact() == w
-    df = w.to_frame()
+    df = to_frame(w)
     assert df["macs"].sum() == w.macs and (df.loc[df["op"] == "gemm", "b_density"] <= 1).all()

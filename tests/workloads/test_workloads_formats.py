@@ -8,7 +8,15 @@ import pytest
 
 from workloads.compress import apply_recipe
 from workloads.errors import InputError
-from workloads.formats import from_scalesim_topology
+from workloads.formats import (
+    from_csv,
+    from_scalesim_topology,
+    from_yaml,
+    to_csv,
+    to_frame,
+    to_scalesim_topology,
+    to_yaml,
+)
 from workloads.ir import GemmOp, TensorSpec, VectorOp, Workload
 from workloads.zoo import build_workload
 
@@ -23,7 +31,7 @@ def rich() -> Workload:
 
 
 def test_frame_is_tidy(rich: Workload) -> None:
-    df = rich.to_frame()
+    df = to_frame(rich)
     assert len(df) == len(rich.ops)
     assert df["macs"].sum() == rich.macs
     assert df["total_elements"].sum() == rich.vector_elements
@@ -35,15 +43,15 @@ def test_frame_is_tidy(rich: Workload) -> None:
 
 def test_yaml_round_trip(rich: Workload, tmp_path: Path) -> None:
     p = tmp_path / "w.yaml"
-    rich.to_yaml(p)
-    back = Workload.from_yaml(p)
+    to_yaml(rich, p)
+    back = from_yaml(p)
     assert back == rich
 
 
 def test_csv_round_trip(rich: Workload, tmp_path: Path) -> None:
     p = tmp_path / "w.csv"
-    rich.to_csv(p)
-    back = Workload.from_csv(p)
+    to_csv(rich, p)
+    back = from_csv(p)
     assert back == rich
 
 
@@ -51,10 +59,10 @@ def test_yaml_rejects_unknown_keys(tmp_path: Path) -> None:
     p = tmp_path / "bad.yaml"
     p.write_text("name: x\nops:\n  - {op: gemm, name: a, m: 1, n: 2, k: 3, colour: red}\n")
     with pytest.raises(InputError, match=r"bad.yaml: ops\[0\].colour: unknown key"):
-        Workload.from_yaml(p)
+        from_yaml(p)
     p.write_text("name: x\nops:\n  - {op: vector, name: a, func: tanh, elements: 3}\n")
     with pytest.raises(InputError, match="allowed"):
-        Workload.from_yaml(p)
+        from_yaml(p)
 
 
 def test_scalesim_topology_export_expands_instances(tmp_path: Path) -> None:
@@ -63,7 +71,7 @@ def test_scalesim_topology_export_expands_instances(tmp_path: Path) -> None:
         GemmOp("qk", m=1, n=10, k=64, batch=3, steps=2, n_per_step=1, b_is_weight=False),
         VectorOp("sm", "softmax", 100),
     ))
-    text = w.to_scalesim_topology(tmp_path / "t.csv")
+    text = to_scalesim_topology(w, tmp_path / "t.csv")
     lines = text.splitlines()
     assert lines[0] == "Layer name, M, N, K,"
     assert lines[1:3] == ["proj.i0, 128, 768, 768,", "proj.i1, 128, 768, 768,"]
@@ -84,12 +92,12 @@ def test_scalesim_topology_reads_conv_rows(tmp_path: Path) -> None:
 def test_topology_refuses_huge_expansions() -> None:
     w = build_workload("llama2-7b", phase="decode", context=10, new_tokens=2048)
     with pytest.raises(InputError, match="max_rows"):
-        w.to_scalesim_topology()
+        to_scalesim_topology(w)
 
 
 def test_topology_sparsity_column_round_trip(tmp_path: Path) -> None:
     w = apply_recipe("tinybert-4", "nm-2of4", seq_len=32)
-    w.to_scalesim_topology(tmp_path / "s.csv", sparsity=True)
+    to_scalesim_topology(w, tmp_path / "s.csv", sparsity=True)
     lines = (tmp_path / "s.csv").read_text().splitlines()
     assert lines[1].endswith(", 2:4,") and lines[-1].endswith(", 1:1,")  # qkv pruned, pooler dense
     back = from_scalesim_topology(tmp_path / "s.csv")
@@ -106,8 +114,8 @@ def test_scalesim_reads_our_topologies(tmp_path: Path) -> None:
     if not py.exists():
         pytest.skip("no .venv-scalesim")
     w = apply_recipe("tinybert-4", "nm-2of4", seq_len=32)
-    w.to_scalesim_topology(tmp_path / "a.csv")
-    w.to_scalesim_topology(tmp_path / "b.csv", sparsity=True)
+    to_scalesim_topology(w, tmp_path / "a.csv")
+    to_scalesim_topology(w, tmp_path / "b.csv", sparsity=True)
     code = (
         "import sys\nfrom scalesim.topology_utils import topologies\n"
         "for f in sys.argv[1:]:\n"

@@ -7,6 +7,7 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
+from workloads.formats import from_csv, from_yaml  # noqa: E402
 from workloads.tracing import trace_module, weight_spec, weight_summary  # noqa: E402
 
 pytestmark = pytest.mark.torch
@@ -118,13 +119,12 @@ def test_trace_cli_writes_loadable_workloads(tmp_path, capsys) -> None:  # type:
     import json
 
     from sweeps.cli import main
-    from workloads.ir import Workload
     from workloads.zoo import build_workload, load_model_config
 
     out = tmp_path / "bert1.yaml"
     assert main(["trace", "bert-base", "--layers", "1", "--seq-len", "16", "--out", str(out), "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
-    w = Workload.from_yaml(out)
+    w = from_yaml(out)
     built = build_workload(load_model_config("bert-base").with_(layers=1), seq_len=16)
     assert w.macs == summary["macs"] == built.macs and w.params == built.params
     out = tmp_path / "m.csv"
@@ -132,6 +132,6 @@ def test_trace_cli_writes_loadable_workloads(tmp_path, capsys) -> None:  # type:
                  "--out", str(out), "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["weight_patterns"] == ["nm"] and summary["macs"] == build_workload("minilm-l6", seq_len=32).macs
-    g = next(g for g in Workload.from_csv(out).gemms if g.kind == "ffn_down")
+    g = next(g for g in from_csv(out).gemms if g.kind == "ffn_down")
     assert g.b.tile_shape == (32, 32) and len(g.b.tile_occupancy) == (1536 // 32) * (384 // 32)
     assert main(["trace", "gpt2", "--meta", "--compress", "w8a8"]) == 2

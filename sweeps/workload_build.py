@@ -1,0 +1,57 @@
+"""Workloads of a sweep: the key of one workload and its construction (cached per process).
+
+Shared by the spec (which builds every workload up front to fail early) and the evaluator; neither
+imports the other for it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+
+@dataclass(frozen=True)
+class WorkloadKey:
+    """One workload to build: a zoo model at a shape and phase, compressed by a recipe."""
+
+    model: str
+    seq_len: int
+    phase: str
+    batch: int
+    context: int | None
+    new_tokens: int
+    image_size: int | None
+    recipe: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"model": self.model, "seq_len": self.seq_len, "phase": self.phase, "batch": self.batch,
+                "context": self.context, "new_tokens": self.new_tokens, "image_size": self.image_size,
+                "recipe": self.recipe}
+
+
+
+def load_recipes(text: str) -> Any:
+    """Validate a recipe name / YAML path / '+'-joined names ('none' -> None)."""
+    from workloads.compress import load_recipe
+
+    if text in ("", "none"):
+        return None
+    return load_recipe(text)
+
+
+@lru_cache(maxsize=256)
+def build_workload_cached(key: WorkloadKey) -> Any:
+    """The (compressed) workload of a key, built once per process."""
+    from workloads.compress import apply_recipe
+    from workloads.zoo import build_workload
+
+    kwargs: dict[str, Any] = {"seq_len": key.seq_len, "batch": key.batch, "phase": key.phase}
+    if key.phase == "decode":
+        kwargs["context"] = key.context
+        kwargs["new_tokens"] = key.new_tokens
+    if key.image_size is not None:
+        kwargs["image_size"] = key.image_size
+    if key.recipe in ("", "none"):
+        return build_workload(key.model, **kwargs)
+    return apply_recipe(key.model, key.recipe, **kwargs)
