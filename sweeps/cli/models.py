@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 
 from sweeps.cli._common import helpfmt, positive_int, print_json
-from workloads.formats import to_csv, to_frame, to_scalesim_topology, to_yaml
 
 
 def _nonneg_int(text: str) -> int:
@@ -54,6 +53,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _op_rows(w) -> list[dict]:  # type: ignore[no-untyped-def]
+    from workloads.formats import to_frame
+
     df = to_frame(w)
     cols = ["op", "name", "kind", "func", "layer", "layers", "m", "n", "k", "batch", "count", "steps",
             "n_per_step", "k_per_step", "elements", "elements_per_step", "a_bits", "b_bits", "b_density",
@@ -65,6 +66,7 @@ def _op_rows(w) -> list[dict]:  # type: ignore[no-untyped-def]
 def run(args: argparse.Namespace) -> int:
     from workloads.compress import apply_recipe, list_recipes, load_recipe
     from workloads.fidelity import recipe_fidelity
+    from workloads.formats import to_csv, to_frame, to_scalesim_topology, to_yaml
     from workloads.zoo import build_workload, list_models, load_model_config, param_count
 
     if args.recipes:

@@ -127,7 +127,9 @@ def run(args: argparse.Namespace) -> int:
     trace_s = time.perf_counter() - t0
     w = w.with_(batch=args.batch, seq_len=args.seq_len, recipe=args.compress or "")
     if args.out:
-        (w.to_csv if args.out.endswith(".csv") else w.to_yaml)(args.out)
+        from workloads.formats import to_csv, to_yaml
+
+        (to_csv if args.out.endswith(".csv") else to_yaml)(w, args.out)
     summary = {
         "model": args.model, "recipe": args.compress or "", "params": w.params, "macs": w.macs,
         "macs_by_kind": w.macs_by_kind(), "op_records": len(w.ops), "trace_s": round(trace_s, 3),
