@@ -252,39 +252,110 @@ def shipped_names() -> list[str]:
     return sorted(p.stem for p in shipped_dir().glob("*.yaml"))
 
 
-def resolve_arch_path(name_or_path: str | Path) -> Path:
+def resolve_arch_path(name_or_path: str | Path, *, relative_to: Path | None = None) -> Path:
+    """A YAML / SCALE-Sim ``.cfg`` file (``relative_to`` a referring file's folder first) or a shipped name."""
     p = Path(name_or_path)
-    if p.suffix in (".yaml", ".yml") or p.exists():
+    if relative_to is not None and not p.is_absolute() and (relative_to / p).exists():
+        return relative_to / p
+    if p.suffix in (".yaml", ".yml", ".cfg") or p.exists():
         if not p.exists():
             raise InputError("no such file", source=str(p))
         return p
     candidate = shipped_dir() / f"{name_or_path}.yaml"
     if candidate.exists():
         return candidate
+    import difflib
+
+    close = difflib.get_close_matches(str(name_or_path), shipped_names(), n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
     raise InputError(
-        f"unknown accelerator {str(name_or_path)!r} (allowed: a YAML file or one of {', '.join(shipped_names())})",
+        f"unknown accelerator {str(name_or_path)!r}{hint} (allowed: a YAML or SCALE-Sim .cfg file or one of "
+        f"{', '.join(shipped_names())})",
         source="--arch",
     )
 
 
-def arch_from_mapping(data: Any, *, source: str, overrides: list[str] | tuple[str, ...] = ()) -> ArchSpec:
-    """Validate a raw mapping plus ``PATH=VALUE`` override strings into an ArchSpec."""
+Overrides = list[str] | tuple[str, ...] | dict[str, Any]
+
+
+def arch_from_mapping(data: Any, *, source: str, overrides: Overrides = ()) -> ArchSpec:
+    """Validate a raw mapping plus overrides (``PATH=VALUE`` strings or a ``{path: value}`` mapping)."""
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise InputError(f"expected a mapping at the top level, got {type(data).__name__}", source=source)
-    for text in overrides:
-        path, value = parse_override(text)
-        data = apply_override(ArchSpec, data, path, value)
-    src = source if not overrides else f"{source} (with --set {', '.join(overrides)})"
+    items = list(overrides.items()) if isinstance(overrides, dict) else [parse_override(t) for t in overrides]
+    for path, value in items:
+        data = apply_override(ArchSpec, data, str(path), value)
+    shown = [f"{k}={v}" for k, v in items]
+    src = source if not items else f"{source} (with --set {', '.join(shown)})"
     return from_dict(ArchSpec, data, source=src)
 
 
-def load_arch(name_or_path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> ArchSpec:
-    """Load a shipped config by name or a YAML file by path, then apply ``--set`` overrides."""
-    path = resolve_arch_path(name_or_path)
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """``over`` on top of ``base``: mappings merge key by key, anything else replaces."""
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def arch_mapping(name_or_path: str | Path, *, relative_to: Path | None = None,
+                 _seen: tuple[str, ...] = ()) -> tuple[dict[str, Any], str]:
+    """The raw (unvalidated) mapping of an arch file with its ``base:`` chain resolved, and its source.
+
+    ``base: NAME_OR_FILE`` names a shipped accelerator, a YAML file (relative to the file that names
+    it) or a SCALE-Sim ``.cfg``; the file's other keys override it, mappings key by key. The name
+    defaults to the file's stem (a variant is not its base)."""
+    path = resolve_arch_path(name_or_path, relative_to=relative_to)
+    key = str(path.resolve())
+    if key in _seen:
+        raise InputError(f"base chain loops back to {path}", source=str(path), key="base")
+    if path.suffix == ".cfg":
+        from simulator.scalesim.config import cfg_to_arch, parse_cfg
+
+        return cfg_note(cfg_to_arch(parse_cfg(path), timing="default").to_dict(), path), str(path)
     data = load_yaml(path)
-    return arch_from_mapping(data, source=str(path), overrides=overrides)
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise InputError(f"expected a mapping at the top level, got {type(data).__name__}", source=str(path))
+    if "base" in data:
+        ref = data.pop("base")
+        if not isinstance(ref, str) or not ref:
+            raise InputError(f"{ref!r} is not an accelerator (allowed: a shipped name or a file)", source=str(path),
+                             key="base")
+        try:
+            base, _ = arch_mapping(ref, relative_to=path.parent, _seen=(*_seen, key))
+        except InputError as exc:
+            raise InputError(f"base {ref!r}: {exc}", source=str(path), key="base") from None
+        base_desc = base.pop("description", "")
+        base.pop("name", None)
+        data = _merge(base, data)
+        data.setdefault("name", path.stem)
+        data.setdefault("description", f"{ref} ({base_desc}) with overrides" if base_desc else f"{ref} with overrides")
+    return data, str(path)
+
+
+# what a SCALE-Sim cfg does not say, and the tasim defaults that fill it in
+CFG_UNSPECIFIED = ("clock (array.freq_mhz)", "technology node (tech.node_nm)", "operand bits (pe.native_bits = 8, one "
+                   "1-byte word per operand)", "energy and area coefficients", "DRAM kind and latency (latency 0)",
+                   "the vector unit (softmax, norms, activations)")
+
+
+def cfg_note(data: dict[str, Any], path: Path) -> dict[str, Any]:
+    data = dict(data)
+    data["description"] = (f"translated from SCALE-Sim cfg {path.name} (array, dataflow, SRAM sizes, DRAM "
+                           f"bandwidth); not in the cfg, tasim defaults: {'; '.join(CFG_UNSPECIFIED)}")
+    data["name"] = path.stem
+    return data
+
+
+def load_arch(name_or_path: str | Path, overrides: Overrides = ()) -> ArchSpec:
+    """Load a shipped config by name, a YAML file (``base:`` chains resolved) or a SCALE-Sim ``.cfg``
+    by path, then apply overrides (``["array.rows=64"]`` or ``{"array.rows": 64}``)."""
+    data, source = arch_mapping(name_or_path)
+    return arch_from_mapping(data, source=source, overrides=overrides)
 
 
 def field_of(arch: ArchSpec, path: str) -> Any:

@@ -202,12 +202,11 @@ class Sweep:
         self.source = source
         base_dir = base_dir or Path(".")
         arch_ref = spec.base.arch
-        if (arch_ref.endswith((".yaml", ".yml"))) and not Path(arch_ref).is_absolute():
+        if (arch_ref.endswith((".yaml", ".yml", ".cfg"))) and not Path(arch_ref).is_absolute():
             cand = base_dir / arch_ref
             arch_ref = str(cand) if cand.exists() else arch_ref
-        overrides = [f"{k}={_yaml_scalar(v)}" for k, v in spec.base.set.items()]
         try:
-            self.base_arch = load_arch(arch_ref, overrides)
+            self.base_arch = load_arch(arch_ref, dict(spec.base.set))
         except InputError as exc:
             raise InputError(f"base: {exc}", source=source, key="base.arch") from None
         self.base_arch_dict = self.base_arch.to_dict()
@@ -402,10 +401,6 @@ def _zoo_names(zoo: Any) -> set[str]:
             except Exception:  # noqa: BLE001 - best effort: the build step reports bad names anyway
                 return set()
     return set()
-
-
-def _yaml_scalar(v: Any) -> str:
-    return json.dumps(v) if not isinstance(v, str) else v
 
 
 def load_sweep(path: str | Path) -> Sweep:

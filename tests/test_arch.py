@@ -90,3 +90,45 @@ def test_cli_archs_lists(capsys):
     assert main(["archs"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert len(out) == len(shipped_names())
+
+
+def test_base_inheritance_chains_and_overrides(tmp_path):
+    (tmp_path / "v.yaml").write_text("base: tpuv1\narray: {rows: 64}\n")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "w.yaml").write_text("base: ../v.yaml\nname: w\npe: {native_bits: 4}\n")
+    tpu = load_arch("tpuv1")
+    w = load_arch(tmp_path / "sub" / "w.yaml", {"array.cols": 128})
+    assert (w.name, w.array.rows, w.array.cols, w.pe.native_bits) == ("w", 64, 128, 4)
+    # everything not overridden is the base's, nested mappings merge key by key
+    assert w.array.dataflow == tpu.array.dataflow and w.array.freq_mhz == tpu.array.freq_mhz
+    assert w.buffers == tpu.buffers and w.dram == tpu.dram and w.pe.number_kind == tpu.pe.number_kind
+    assert load_arch(tmp_path / "v.yaml").name == "v"
+    assert load_arch("tpuv1", ["array.rows=64"]) == load_arch("tpuv1", {"array.rows": 64})
+
+
+@pytest.mark.parametrize("text,match", [
+    ("base: no-such-chip\n", "did you mean|unknown accelerator"),
+    ("base: loop.yaml\n", "loops back"),
+    ("base: [tpuv1]\n", "not an accelerator"),
+    ("base: tpuv1\narray: {rowz: 3}\n", "array.rowz"),
+])
+def test_base_errors_are_one_line(tmp_path, text, match):
+    f = tmp_path / "loop.yaml"
+    f.write_text(text)
+    with pytest.raises(InputError, match=match) as exc:
+        load_arch(f)
+    assert "\n" not in str(exc.value)
+
+
+def test_scalesim_cfg_as_arch_is_translated_with_a_note(capsys):
+    from simulator.scalesim.config import parse_cfg
+
+    cfg_path = Path(__file__).resolve().parents[1] / "simulator" / "scalesim" / "examples" / "scale.cfg"
+    cfg = parse_cfg(cfg_path)
+    a = load_arch(cfg_path)
+    assert (a.array.rows, a.array.cols, a.array.dataflow) == (cfg.array_rows, cfg.array_cols, cfg.dataflow)
+    assert a.buffers.ifmap_kib == cfg.ifmap_sram_kw and a.array.timing == "default"
+    assert "not in the cfg" in a.description and "tech.node_nm" in a.description
+    assert main(["simulate", "--arch", str(cfg_path), "--model", "distilbert", "--seq-len", "32"]) == 0
+    out = capsys.readouterr().out
+    assert "note" in out and "translated from SCALE-Sim cfg" in out

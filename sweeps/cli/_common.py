@@ -13,7 +13,8 @@ def add_arch_args(p: argparse.ArgumentParser, *, required: bool = True) -> None:
         "--arch",
         required=required,
         metavar="NAME_OR_FILE",
-        help="shipped accelerator name (see `tasim archs`) or a YAML file",
+        help="shipped accelerator name (see `tasim archs`), a YAML file (may start from `base: NAME_OR_FILE` "
+             "and override fields) or a SCALE-Sim .cfg (translated; the table notes what it does not specify)",
     )
     p.add_argument(
         "--set",

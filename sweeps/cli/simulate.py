@@ -98,6 +98,8 @@ def totals_table(res: Any, arch: Any) -> str:
         ("per inference", _fmt_si(t["energy_per_inference_mj"] * 1e-3, "J") + " per inference, "
                           + _fmt_si(t["energy_per_token_mj"] * 1e-3, "J") + " per token"),
     ]
+    if arch.description.startswith("translated from SCALE-Sim"):
+        rows.insert(1, ("note", arch.description))
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
 
