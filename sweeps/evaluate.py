@@ -35,7 +35,7 @@ ARCH_INFO_COLUMNS: tuple[str, ...] = (
     "array.rows", "array.cols", "array.dataflow", "array.freq_mhz", "pe.precision_mode", "pe.native_bits",
     "pe.sparsity", "dram.kind", "dram.bandwidth_gbps", "tech.node_nm",
 )
-WORKLOAD_COLUMNS: tuple[str, ...] = ("model", "seq_len", "phase", "batch", "context", "new_tokens", "recipe")
+WORKLOAD_COLUMNS: tuple[str, ...] = ("model", "seq_len", "phase", "batch", "context", "new_tokens", "recipe", "file")
 # Per-op columns summed into op-kind rows (when the simulator reports them).
 OP_SUM_COLUMNS: tuple[str, ...] = ("cycles", "stall_cycles", "latency_s", "energy_pj", "dram_bytes", "macs")
 
@@ -95,8 +95,17 @@ def point_id(arch_dict: dict[str, Any], workload: WorkloadKey, engine: str, eval
     """Content hash of (arch, workload, recipe, engine, tasim build) -- the store's primary key."""
     wl = workload.as_dict()
     wl["recipe_content"] = _recipe_fingerprint(workload.recipe)
+    if workload.file:
+        wl["file_content"] = _file_fingerprint(workload.file)
+    else:
+        wl.pop("file", None)
     return content_hash({"arch": arch_dict, "workload": wl, "engine": engine, "version": tasim_build(),
                          "evaluator": evaluator})
+
+
+@lru_cache(maxsize=256)
+def _file_fingerprint(path: str) -> str:
+    return content_hash(Path(path).read_bytes().hex()) if Path(path).exists() else ""
 
 
 @lru_cache(maxsize=256)

@@ -51,7 +51,9 @@ class PEArraySpec:
 
 @dataclass(frozen=True)
 class WorkloadSpec:
-    models: tuple[str, ...] = spec_field((), doc="zoo model names (see `tasim models`)")
+    models: tuple[str, ...] = spec_field((), doc="zoo model names, Hugging Face ids of them, or model YAML files")
+    files: tuple[str, ...] = spec_field((), doc="workload files (traced/saved YAML, CSV, JSON, SCALE-Sim topology) "
+                                            "or model YAML files, relative to the spec")
     seq_lens: tuple[int, ...] = spec_field((128,), ge=1, doc="sequence lengths (prefill) / prompt lengths")
     phases: tuple[Literal["prefill", "decode"], ...] = spec_field(("prefill",))
     batch: int = spec_field(1, ge=1)
@@ -201,6 +203,7 @@ class Sweep:
         self.spec = spec
         self.source = source
         base_dir = base_dir or Path(".")
+        self.base_dir = base_dir
         arch_ref = spec.base.arch
         if (arch_ref.endswith((".yaml", ".yml", ".cfg"))) and not Path(arch_ref).is_absolute():
             cand = base_dir / arch_ref
@@ -264,20 +267,29 @@ class Sweep:
     # ---- workloads -------------------------------------------------------------------------------
     def _check_workloads(self, source: str | None) -> None:
         w = self.spec.workloads
-        if not w.models:
-            raise InputError("no models (allowed: zoo names, see `tasim models`)", source=source, key="workloads.models")
+        if not w.models and not w.files:
+            raise InputError("no models or files (allowed: zoo names, see `tasim models`, or workload files)",
+                             source=source, key="workloads.models")
+        self._sources: list[tuple[str, str, Any]] = []  # (display name, file path or '', loaded object)
         if self.spec.evaluator:
+            self._sources = [(m, "", None) for m in w.models]
             return  # a custom evaluator decides what model names mean
-        try:
-            from workloads import zoo
-        except ImportError:
-            return
-        names = _zoo_names(zoo)
-        if names:
-            for i, m in enumerate(w.models):
-                if m not in names:
-                    raise InputError(f"unknown model {m!r} (allowed: {', '.join(sorted(names))})",
-                                     source=source, key=f"workloads.models[{i}]")
+        from workloads.files import is_workload_file, load_workload_file
+        from workloads.zoo import resolve_model_name
+
+        entries = [(f"workloads.models[{i}]", m) for i, m in enumerate(w.models)]
+        entries += [(f"workloads.files[{i}]", f) for i, f in enumerate(w.files)]
+        for key, m in entries:
+            try:
+                if key.startswith("workloads.files") or is_workload_file(m):
+                    p = Path(m) if Path(m).is_absolute() else self.base_dir / m
+                    obj = load_workload_file(p if p.exists() else Path(m))
+                    name = getattr(obj, "model", "") or obj.name
+                    self._sources.append((name, str((p if p.exists() else Path(m)).resolve()), obj))
+                else:
+                    self._sources.append((resolve_model_name(m), "", None))
+            except InputError as exc:
+                raise InputError(exc.bare_message, source=source, key=key) from None
         for i, r in enumerate(self.spec.recipes):
             if r in ("none", ""):
                 continue
@@ -298,10 +310,20 @@ class Sweep:
 
     @property
     def workload_keys(self) -> list[WorkloadKey]:
+        """Models (zoo names and model files) x seq_lens x phases x recipes; fixed workload files
+        (traced, saved, topologies) x recipes at their own shape."""
+        from workloads.ir import Workload
+
         w = self.spec.workloads
         out = []
-        for model, seq, phase, recipe in itertools.product(w.models, w.seq_lens, w.phases, self.spec.recipes):
-            out.append(WorkloadKey(model, seq, phase, w.batch, w.context, w.new_tokens, w.image_size, recipe))
+        for name, path, obj in self._sources:
+            if isinstance(obj, Workload):
+                for recipe in self.spec.recipes:
+                    out.append(WorkloadKey(name, obj.seq_len, obj.phase, obj.batch, obj.context, obj.new_tokens,
+                                           obj.image_size, recipe, path))
+                continue
+            for seq, phase, recipe in itertools.product(w.seq_lens, w.phases, self.spec.recipes):
+                out.append(WorkloadKey(name, seq, phase, w.batch, w.context, w.new_tokens, w.image_size, recipe, path))
         return out
 
     # ---- axes ------------------------------------------------------------------------------------
@@ -392,24 +414,20 @@ def replace_path(obj: Any, overrides: dict[str, Any]) -> Any:
     return dataclasses.replace(obj, **direct) if direct else obj
 
 
-def _zoo_names(zoo: Any) -> set[str]:
-    for attr in ("zoo_names", "model_names", "names", "list_models", "available"):
-        fn = getattr(zoo, attr, None)
-        if callable(fn):
-            try:
-                return set(fn())
-            except Exception:  # noqa: BLE001 - best effort: the build step reports bad names anyway
-                return set()
-    return set()
+def load_sweep(path: str | Path, *, workload_files: tuple[str, ...] = ()) -> Sweep:
+    """Read and fully validate a sweep YAML file, or a shipped spec by name (no simulation here).
 
-
-def load_sweep(path: str | Path) -> Sweep:
-    """Read and fully validate a sweep YAML file, or a shipped spec by name (no simulation here)."""
+    ``workload_files`` (``tasim sweep --workload FILE``) replace the spec's models and files."""
     p = Path(path)
     shipped = Path(__file__).parent / "specs" / f"{path}.yaml"
     if not p.exists() and p.suffix not in (".yaml", ".yml") and shipped.exists():
         p = shipped
     data = load_yaml(p)
+    if workload_files and isinstance(data, dict):
+        wl = dict(data.get("workloads") or {})
+        wl["models"] = []
+        wl["files"] = [str(Path(f).resolve()) for f in workload_files]
+        data = dict(data, workloads=wl)
     spec = from_dict(SweepSpec, data, source=str(p))
     return Sweep(spec, source=str(p), base_dir=p.parent)
 

@@ -23,11 +23,12 @@ class WorkloadKey:
     new_tokens: int
     image_size: int | None
     recipe: str
+    file: str = ""  # a workload or model file (absolute path); ``model`` is then its display name
 
     def as_dict(self) -> dict[str, Any]:
         return {"model": self.model, "seq_len": self.seq_len, "phase": self.phase, "batch": self.batch,
                 "context": self.context, "new_tokens": self.new_tokens, "image_size": self.image_size,
-                "recipe": self.recipe}
+                "recipe": self.recipe, "file": self.file}
 
 
 
@@ -46,6 +47,12 @@ def build_workload_cached(key: WorkloadKey) -> Any:
     from workloads.compress import apply_recipe
     from workloads.zoo import build_workload
 
+    if key.file:
+        from workloads.files import build_from_source
+
+        return build_from_source(key.file, seq_len=key.seq_len, batch=key.batch, phase=key.phase,
+                                 context=key.context, new_tokens=key.new_tokens, image_size=key.image_size,
+                                 recipe=key.recipe)
     kwargs: dict[str, Any] = {"seq_len": key.seq_len, "batch": key.batch, "phase": key.phase}
     if key.phase == "decode":
         kwargs["context"] = key.context

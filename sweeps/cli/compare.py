@@ -26,7 +26,8 @@ def register(sub: argparse._SubParsersAction) -> None:
             "Examples:\n"
             "  tasim compare tpuv1 hbm-128 sparse-2of4 --model bert-base --compress nm-2of4+w8a8 -o cmp.png\n"
             "  tasim compare hbm-128 hbm-llm --model llama2-7b --phase decode --context 1024 --new-tokens 64\n"
-            "  tasim compare edge-32 my_design.yaml --set tech.node_nm=16 --model distilbert"
+            "  tasim compare edge-32 my_design.yaml --set tech.node_nm=16 --model distilbert\n"
+            "  tasim compare tpuv1 edge-32 --workload minilm-traced.yaml"
         ),
         formatter_class=helpfmt(),
     )

@@ -11,7 +11,12 @@ from sweeps.cli._common import add_arch_args, helpfmt, load_arch_from_args, posi
 
 def add_workload_args(p: argparse.ArgumentParser) -> None:
     """Model, shape, phase and compression arguments shared by ``simulate`` and ``compare``."""
-    p.add_argument("--model", required=True, help="zoo model (see `tasim models`) or a model YAML file")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--model", help="zoo model (see `tasim models`), a Hugging Face id of one (bert-base-uncased, "
+                                     "meta-llama/Llama-2-7b-hf) or a model YAML file")
+    src.add_argument("--workload", metavar="FILE",
+                     help="a workload file: traced or saved YAML/CSV/JSON (`tasim trace --out`), a SCALE-Sim "
+                          "topology CSV, or a model YAML; fixed workloads keep their own shapes")
     p.add_argument("--seq-len", type=positive_int, default=None, help="sequence length (prefill; default 128)")
     p.add_argument("--batch", type=positive_int, default=1, help="batch size (default 1)")
     p.add_argument("--phase", choices=["prefill", "decode"], default="prefill")
@@ -24,19 +29,11 @@ def add_workload_args(p: argparse.ArgumentParser) -> None:
 
 
 def build_from_args(args: argparse.Namespace) -> Any:
-    from workloads.zoo import build_workload
+    from workloads.files import build_from_source
 
-    kw: dict[str, Any] = {"seq_len": args.seq_len, "batch": args.batch, "phase": args.phase,
-                          "image_size": args.image_size}
-    if args.phase == "decode":
-        kw["context"] = args.context
-        kw["new_tokens"] = args.new_tokens
-    w = build_workload(args.model, **kw)
-    if args.compress:
-        from workloads.compress import apply_recipe
-
-        w = apply_recipe(w, args.compress)
-    return w
+    return build_from_source(args.workload or args.model, seq_len=args.seq_len, batch=args.batch, phase=args.phase,
+                             context=args.context, new_tokens=args.new_tokens, image_size=args.image_size,
+                             recipe=args.compress)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -48,6 +45,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         epilog=(
             "Examples:\n"
             "  tasim simulate --arch tpuv1 --model bert-base --seq-len 128\n"
+            "  tasim simulate --arch tpuv1 --model bert-base-uncased --set array.rows=64\n"
+            "  tasim simulate --arch edge-32 --workload minilm-2of4.yaml    # from `tasim trace ... --out`\n"
             "  tasim simulate --arch sparse-2of4 --model bert-base --compress nm-2of4+w8a8 --format json\n"
             "  tasim simulate --arch hbm-llm --model llama2-7b --phase decode --context 2048 --new-tokens 128\n"
             "  tasim simulate --arch bitfusion --set pe.min_bits=4 --model distilbert --compress w4a8 "

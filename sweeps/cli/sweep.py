@@ -21,6 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
             "  tasim sweep sweeps/specs/quickstart.yaml -o results/quickstart\n"
             "  tasim sweep sweeps/specs/llm-decode.yaml -o results/decode --workers 2\n"
             "  tasim sweep my.yaml -o results/big --dask-local 4\n"
+            "  tasim sweep quickstart --workload minilm-traced.yaml -o results/minilm\n"
             "  tasim sweep my.yaml -o results/big --scheduler tcp://127.0.0.1:8786"
         ),
         formatter_class=helpfmt(),
@@ -33,6 +34,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--dask-local", type=positive_int, metavar="N",
                    help="start a Dask LocalCluster of N workers on 127.0.0.1 and run on it")
     p.add_argument("--engine", choices=["analytical", "cycle"], default=None, help="override the spec's engine")
+    p.add_argument("--workload", action="append", default=[], metavar="FILE",
+                   help="workload file (traced/saved YAML, CSV, JSON, SCALE-Sim topology, model YAML), repeatable: "
+                        "replaces the spec's models and files")
     p.add_argument("--no-report", action="store_true", help="skip plots and report")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
@@ -43,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     from sweeps.runner import run_sweep
     from sweeps.spec import load_sweep
 
-    sweep = load_sweep(args.spec)  # validates everything before any work starts
+    sweep = load_sweep(args.spec, workload_files=tuple(args.workload))  # validates everything before any work starts
     executor = make_executor(args.workers, args.scheduler, args.dask_local)
     try:
         summary = run_sweep(sweep, args.out, executor=executor, engine=args.engine,

