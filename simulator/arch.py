@@ -312,9 +312,9 @@ def arch_mapping(name_or_path: str | Path, *, relative_to: Path | None = None,
     if key in _seen:
         raise InputError(f"base chain loops back to {path}", source=str(path), key="base")
     if path.suffix == ".cfg":
-        from simulator.scalesim.config import cfg_to_arch, parse_cfg
+        from simulator.scalesim.config import cfg_arch_mapping, parse_cfg
 
-        return cfg_note(cfg_to_arch(parse_cfg(path), timing="default").to_dict(), path), str(path)
+        return cfg_note(cfg_arch_mapping(parse_cfg(path), timing="default"), path), str(path)
     data = load_yaml(path)
     if data is None:
         data = {}

@@ -14,6 +14,7 @@ import sweeps
 from sweeps.cli import main
 from workloads.errors import InputError
 from workloads.files import build_from_source, load_workload_file
+from workloads.formats import from_yaml, to_csv, to_yaml, workload_to_dict
 from workloads.ir import Workload
 from workloads.zoo import ZOO_DIR, build_workload, load_model_config
 
@@ -26,9 +27,9 @@ def _json_totals(capsys) -> dict:
 
 def test_every_saved_format_simulates_like_the_built_workload(tmp_path, capsys):
     w = build_workload("distilbert", seq_len=32)
-    w.to_yaml(tmp_path / "w.yaml")
-    w.to_csv(tmp_path / "w.csv")
-    (tmp_path / "w.json").write_text(json.dumps(w.to_dict()))
+    to_yaml(w, tmp_path / "w.yaml")
+    to_csv(w, tmp_path / "w.csv")
+    (tmp_path / "w.json").write_text(json.dumps(workload_to_dict(w)))
     assert main(["simulate", "--arch", "edge-32", "--model", "distilbert", "--seq-len", "32", "--format", "json"]) == 0
     ref = _json_totals(capsys)
     for f in ("w.yaml", "w.csv", "w.json"):
@@ -80,7 +81,7 @@ def test_hugging_face_ids_are_zoo_aliases_with_did_you_mean(capsys):
 
 def test_spec_files_and_model_yaml_and_sweep_workload_flag(tmp_path, capsys):
     w = build_workload("distilbert", seq_len=32)
-    w.to_yaml(tmp_path / "mine.yaml")
+    to_yaml(w, tmp_path / "mine.yaml")
     shutil.copy(TOPO, tmp_path / "topo.csv")
     spec = {
         "name": "files", "base": {"arch": "edge-32"}, "axes": {"array.rows": [16, 32]},
@@ -119,7 +120,7 @@ def test_trace_folder_reads_real_weights_then_simulate_and_sweep(tmp_path, capsy
     assert main(["trace", str(folder), "--seq-len", "32", "--out", str(out), "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert "real weights" in summary["weights"] and summary["weight_density"] == 1.0
-    w = Workload.from_yaml(out)
+    w = from_yaml(out)
     assert w.params == build_workload("minilm-l6").params
     assert w.macs == build_workload("minilm-l6", seq_len=32).macs
 

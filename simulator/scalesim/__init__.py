@@ -6,9 +6,9 @@
 
 from pathlib import Path
 
-from simulator.scalesim.config import ScaleSimConfig, cfg_to_arch, parse_cfg, parse_cfg_text
+from simulator.scalesim.config import ScaleSimConfig, cfg_arch_mapping, parse_cfg, parse_cfg_text
 from simulator.scalesim.reports import read_report, report_texts
-from simulator.scalesim.run import ScaleSimRun, layer_figures, run_scalesim
+from simulator.scalesim.run import ScaleSimRun, cfg_to_arch, layer_figures, run_scalesim
 from workloads.topology import Layer, parse_layout, parse_topology, parse_topology_text
 
 
@@ -31,6 +31,7 @@ __all__ = [
     "Layer",
     "ScaleSimConfig",
     "ScaleSimRun",
+    "cfg_arch_mapping",
     "cfg_to_arch",
     "layer_figures",
     "parse_cfg",

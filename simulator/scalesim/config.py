@@ -20,7 +20,6 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from simulator.arch import ArchSpec, arch_from_mapping
 from workloads.errors import InputError
 from workloads.schema import read_text
 
@@ -249,8 +248,9 @@ def parse_cfg(path: str | Path) -> ScaleSimConfig:
     return parse_cfg_text(read_text(path), source=str(path))
 
 
-def cfg_to_arch(cfg: ScaleSimConfig, *, timing: str = "scalesim", overrides: tuple[str, ...] = ()) -> ArchSpec:
-    """The tasim ArchSpec of a SCALE-Sim cfg.
+def cfg_arch_mapping(cfg: ScaleSimConfig, *, timing: str = "scalesim") -> dict[str, object]:
+    """The tasim ArchSpec mapping of a SCALE-Sim cfg (validated by ``simulator.arch.arch_from_mapping``;
+    ``simulator.scalesim.run.cfg_to_arch`` returns the ArchSpec).
 
     Array H x W and dataflow as given; SRAM kilo-words -> KiB (1-byte words); double-buffered
     (SCALE-Sim's scratchpads are); DRAM bandwidth: unlimited for ``CALC`` (SCALE-Sim sizes the
@@ -263,7 +263,7 @@ def cfg_to_arch(cfg: ScaleSimConfig, *, timing: str = "scalesim", overrides: tup
         dram["bytes_per_cycle"] = float(cfg.bandwidths[0] * cfg.word_bytes)
     else:
         dram["bandwidth_gbps"] = math.inf
-    data = {
+    return {
         "name": cfg.run_name,
         "description": f"from SCALE-Sim cfg {cfg.source}",
         "array": {"rows": cfg.array_rows, "cols": cfg.array_cols, "dataflow": cfg.dataflow, "timing": timing},
@@ -276,4 +276,3 @@ def cfg_to_arch(cfg: ScaleSimConfig, *, timing: str = "scalesim", overrides: tup
         },
         "dram": dram,
     }
-    return arch_from_mapping(data, source=cfg.source or "<cfg>", overrides=list(overrides))

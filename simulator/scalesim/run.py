@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from simulator.arch import ArchSpec
+from simulator.arch import ArchSpec, arch_from_mapping
 from simulator.gemm import run_gemm
 from simulator.mapping import map_gemm
-from simulator.scalesim.config import ScaleSimConfig, cfg_to_arch, parse_cfg
+from simulator.scalesim.config import ScaleSimConfig, cfg_arch_mapping, parse_cfg
 from simulator.scalesim.reports import report_texts, write_atomically
 from workloads.errors import InputError
 from workloads.topology import Layer, parse_layout, parse_topology
@@ -270,6 +270,12 @@ def layer_figures(cfg: ScaleSimConfig, arch: ArchSpec, layer: Layer, *, engine: 
             "Avg FILTER Metadata SRAM BW": meta / denom,
         })
     return row
+
+
+def cfg_to_arch(cfg: ScaleSimConfig, *, timing: str = "scalesim", overrides: tuple[str, ...] = ()) -> ArchSpec:
+    """The tasim ArchSpec of a SCALE-Sim cfg (:func:`simulator.scalesim.config.cfg_arch_mapping`)."""
+    return arch_from_mapping(cfg_arch_mapping(cfg, timing=timing), source=cfg.source or "<cfg>",
+                             overrides=list(overrides))
 
 
 def run_scalesim(
