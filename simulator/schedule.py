@@ -154,7 +154,8 @@ def cross_op_saved_cycles(
     ``res``: per-row engine figures (``CROSS_OP_KEYS``); ``inst_per_iter``: products a row runs back
     to back per iteration on one array; ``b_is_weight``: per row, whether B is a weight; ``b_fresh``:
     per row, the fraction of B that the previous weight GEMM may have just written (``b_fresh_fraction``).
-    ``bytes_per_cycle``/``latency_cycles``: DRAM of one array (finite bandwidth).
+    ``bytes_per_cycle``/``latency_cycles``: DRAM of one array (finite bandwidth; bandwidth may also be
+    given per row, for rows of several designs evaluated together by ``simulator.batch``).
     """
     def col(key: str) -> np.ndarray:
         return np.asarray(res[key], dtype=np.float64)
@@ -162,11 +163,12 @@ def cross_op_saved_cycles(
     pro, ld0, lb_all = col("prologue_cycles"), col("prologue_bytes"), col("prologue_filter_bytes")
     la_all = np.maximum(ld0 - lb_all, 0.0)  # fold 0 loads no partial sums: the rest is A
     weight = np.asarray(b_is_weight, dtype=bool)
-    idle_tail = col("tail_idle_cycles") * bytes_per_cycle  # DRAM-idle bytes of the last window
-    idle_body = col("body_idle_cycles") * bytes_per_cycle  # ... of the earlier windows
+    bpc = np.broadcast_to(np.asarray(bytes_per_cycle, dtype=np.float64), pro.shape)  # scalar or per row
+    idle_tail = col("tail_idle_cycles") * bpc  # DRAM-idle bytes of the last window
+    idle_body = col("body_idle_cycles") * bpc  # ... of the earlier windows
     free_tail_b, free_body_b = col("tail_free_filter_bytes"), col("body_free_filter_bytes")
     free_tail_a = col("tail_free_ifmap_bytes")
-    inv_bw = 1.0 / bytes_per_cycle
+    inv_bw = 1.0 / bpc
 
     def saved(p: np.ndarray, c: np.ndarray, lb0: np.ndarray, la0: np.ndarray) -> np.ndarray:
         # B first: in the earlier windows (room for B only there), then in the last window
@@ -174,7 +176,7 @@ def cross_op_saved_cycles(
         xb_tail = np.minimum(np.minimum(lb0 - xb_body, idle_tail[p]), np.maximum(free_tail_b[p] - xb_body, 0.0))
         xa = np.minimum(np.minimum(la0, free_tail_a[p]), idle_tail[p] - xb_tail)
         rest = ld0[c] - (xb_body + xb_tail + xa)
-        new = np.where(rest > 1e-9 * ld0[c], _ceil_cycles(latency_cycles + rest * inv_bw), 0.0)
+        new = np.where(rest > 1e-9 * ld0[c], _ceil_cycles(latency_cycles + rest * inv_bw[c]), 0.0)
         return np.maximum(pro[c] - new, 0.0)
 
     n = pro.size

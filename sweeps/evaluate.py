@@ -14,12 +14,11 @@ analytically.
 from __future__ import annotations
 
 import importlib
-import json
 import math
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -42,24 +41,6 @@ OP_SUM_COLUMNS: tuple[str, ...] = ("cycles", "stall_cycles", "latency_s", "energ
 # An evaluator maps (ArchSpec, WorkloadKey, engine) to (totals, per-op columns): the totals dict of
 # simulator.run.Result and a DataFrame or mapping of equal-length per-op columns (with ``kind``).
 Evaluator = Callable[[Any, WorkloadKey, str], tuple[dict[str, Any], Any]]
-
-
-@dataclass
-class Batch:
-    """One executor task: design points that share a sweep (and usually a workload)."""
-
-    point_ids: list[str]
-    arch_dicts: list[dict[str, Any]]
-    workloads: list[WorkloadKey]
-    axes: list[tuple[tuple[str, Any], ...]]
-    engine: str
-    evaluator: str = ""
-    arch_name: str = ""
-    base_arch: Any = None  # the validated base ArchSpec: points are built from it by replace_path
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def __len__(self) -> int:
-        return len(self.point_ids)
 
 
 @lru_cache(maxsize=1)
@@ -222,112 +203,330 @@ def op_kind_rows(ops: Any) -> list[dict[str, Any]]:
     return [{"op_kind": k, **dict(zip(cols, sums[i].tolist()))} for i, k in enumerate(kinds)]
 
 
+# ---- tasks: design points by index -> one Parquet part ------------------------------------------------
+
+
+@dataclass
+class Context:
+    """What every task of a run shares (sent to each worker once): the plan and the finished ids."""
+
+    plan: Any  # sweeps.plan.Plan
+    done: np.ndarray | None = None  # sorted uint64 ids already stored (skipped), None: nothing stored
+    batched: bool = True  # evaluate points of a task together (simulator.batch) where supported
+
+
+@dataclass
+class TaskResult:
+    """A finished task: its rows as Parquet bytes (written by the driver as one part file), the ids of
+    every point of the task (evaluated or already stored) and counts."""
+
+    index: int
+    data: bytes | None
+    pids: np.ndarray
+    evaluated: int
+    errors: int
+    eval_s: float
+    totals: Any = None  # Arrow table of the total rows' figures (for incremental fronts), or None
+
+
+def _is_done(ints: np.ndarray, done: np.ndarray | None) -> np.ndarray:
+    if done is None or done.size == 0:
+        return np.zeros(ints.size, dtype=bool)
+    pos = np.searchsorted(done, ints)
+    pos[pos >= done.size] = done.size - 1
+    return done[pos] == ints
+
+
 _ARCH_CACHE: dict[Any, Any] = {}
 
 
-def arch_for_point(batch: Batch, arch_dict: dict[str, Any], axes: tuple[tuple[str, Any], ...]) -> Any:
-    """The ArchSpec of a point, built once per distinct arch per process.
+def arch_for(plan: Any, axes: tuple[tuple[str, Any], ...]) -> Any:
+    """The ArchSpec of a point: nested ``dataclasses.replace`` of the validated base with the (validated)
+    axis values (``__post_init__`` checks still run), cached per process."""
+    from sweeps.spec import replace_path
 
-    Fast path: nested ``dataclasses.replace`` of the validated base with the (validated) axis values;
-    fallback (custom batches, unhashable values): full validation of the arch mapping.
-    """
-    from simulator.arch import ArchSpec
-    from sweeps.spec import PE_ARRAY_AXIS, replace_path
-    from workloads.schema import from_dict
-
-    overrides = {k: v for k, v in axes if k != PE_ARRAY_AXIS}
+    key = (plan.build, plan.arch_name, id(plan.base_arch), axes)
     try:
-        key: Any = (batch.base_arch, tuple(sorted(overrides.items()))) if batch.base_arch is not None else None
-        hash(key)
-    except TypeError:
-        key = None
-    if key is None:
-        key = json.dumps(arch_dict, sort_keys=True, default=str)
-    arch = _ARCH_CACHE.get(key)
+        arch = _ARCH_CACHE.get(key)
+    except TypeError:  # unhashable axis value
+        return replace_path(plan.base_arch, dict(axes))
     if arch is None:
-        if len(_ARCH_CACHE) > 4096:
+        if len(_ARCH_CACHE) > 8192:
             _ARCH_CACHE.clear()
-        if batch.base_arch is not None and not isinstance(key, str):
-            arch = replace_path(batch.base_arch, overrides)
-        else:
-            arch = from_dict(ArchSpec, arch_dict, source="design point")
+        arch = replace_path(plan.base_arch, dict(axes))
         _ARCH_CACHE[key] = arch
     return arch
 
 
-def evaluate_batch(batch: Batch) -> pd.DataFrame:
-    """Run every point of a batch; never raises for a failing point (it is recorded as an error row).
+class _Rows:
+    """Column-wise builder of a task's tidy rows (totals first, then the op-kind rows).
 
-    Built column-wise: one totals row per point, then the op-kind rows of all points at once.
+    Rows refer to the task's points by position (``digits``: each point's position on every axis), so
+    the input columns are gathered from the plan's axis values, never from per-point dicts.
     """
-    evaluator = resolve_evaluator(batch.evaluator)
-    bases: list[dict[str, Any]] = []
-    totals: list[dict[str, Any]] = []
-    kind_parts: list[tuple[int, tuple[str, ...], list[str], np.ndarray]] = []
-    for pid, arch_dict, wl, axes in zip(batch.point_ids, batch.arch_dicts, batch.workloads, batch.axes):
-        base: dict[str, Any] = {"point_id": pid}
-        base.update({k: v for k, v in wl.as_dict().items() if k in WORKLOAD_COLUMNS})
-        base["engine"] = batch.engine
-        base["arch"] = batch.arch_name
-        for col in ARCH_INFO_COLUMNS:
-            base[col] = _dotted_get(arch_dict, col)
-        for col, v in axes:
-            base[col] = v
+
+    def __init__(self, plan: Any, workload: WorkloadKey, pids: list[str], digits: np.ndarray) -> None:
+        self.plan = plan
+        self.wk = workload
+        self.all_pids = pids
+        self.digits = digits
+        self.order: list[int] = []  # point position of each total row
+        self.status: list[str] = []
+        self.error: list[str] = []
+        self.eval_s: list[float] = []
+        self.point_figs: list[tuple[int, dict[str, Any]]] = []  # (row, figures) of point-by-point rows
+        self.batch_figs: list[tuple[int, int, dict[str, np.ndarray]]] = []  # (first row, n, columns)
+        self.kind_parts: list[tuple[np.ndarray, tuple[str, ...], list[str], np.ndarray]] = []
+
+    def ok(self, i: int, row: dict[str, Any], dt: float) -> None:
+        self.point_figs.append((len(self.order), row))
+        self._add(i, "ok", "", dt)
+
+    def ok_many(self, idx: list[int], cols: dict[str, np.ndarray], dt: float) -> None:
+        self.batch_figs.append((len(self.order), len(idx), cols))
+        for i in idx:
+            self._add(i, "ok", "", dt)
+
+    def fail(self, i: int, msg: str) -> None:
+        self._add(i, "error", msg[:500], math.nan)
+
+    def _add(self, i: int, status: str, error: str, dt: float) -> None:
+        self.order.append(i)
+        self.status.append(status)
+        self.error.append(error)
+        self.eval_s.append(dt)
+
+    def kinds(self, kinds: tuple[str, ...], cols: list[str], sums: np.ndarray) -> None:
+        """Op-kind sums (kinds x cols) of the last total row."""
+        if kinds:
+            self.kind_parts.append((np.full(len(kinds), len(self.order) - 1), kinds, cols, sums))
+
+    def kinds_many(self, first_row: int, n: int, kinds: tuple[str, ...], cols: list[str], sums: np.ndarray) -> None:
+        """Op-kind sums (n x kinds x cols) of total rows first_row .. first_row + n - 1."""
+        if kinds and n:
+            rows = np.repeat(np.arange(first_row, first_row + n), len(kinds))
+            self.kind_parts.append((rows, kinds * n, cols, sums.reshape(n * len(kinds), -1)))
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+    def _base(self) -> dict[str, Any]:
+        """Input columns of the total rows: point id, workload, engine, arch fields, axes."""
+        import pyarrow as pa
+
+        from sweeps.spec import get_path
+
+        plan, wk = self.plan, self.wk
+        n = len(self.order)
+        order = np.asarray(self.order, dtype=np.int64)
+        cols: dict[str, Any] = {"point_id": pa.array([self.all_pids[i] for i in self.order], pa.string())}
+        wl = wk.as_dict()
+        for c in WORKLOAD_COLUMNS:
+            typ = pa.string() if c in ("model", "phase", "recipe") else (pa.float64() if c == "context" else pa.int64())
+            cols[c] = pa.array([wl[c]] * n, typ)
+        cols["engine"] = pa.array([plan.engine] * n, pa.string())
+        cols["arch"] = pa.array([plan.arch_name] * n, pa.string())
+        axis: dict[str, Any] = {}
+        dig = self.digits[order] if n else np.zeros((0, len(plan.dims)), dtype=np.int64)
+        for d, dim in enumerate(plan.dims):
+            for j, (path, _) in enumerate(dim[0]):
+                values = np.empty(len(dim), dtype=object)
+                values[:] = [combo[j][1] for combo in dim]
+                axis[path] = pa.array(values[dig[:, d]].tolist())
+        for c in ARCH_INFO_COLUMNS:
+            cols[c] = axis[c] if c in axis else pa.array([get_path(plan.base_arch, c)] * n)
+        for c in plan.axis_columns:
+            if c not in cols:
+                cols[c] = axis[c]
+        return cols
+
+    def _figures(self, n: int) -> dict[str, Any]:
+        import pyarrow as pa
+
+        names: dict[str, None] = {}
+        for _, row in self.point_figs:
+            names.update(dict.fromkeys(row))
+        for _, _, cols in self.batch_figs:
+            names.update(dict.fromkeys(cols))
+        out: dict[str, Any] = {}
+        for c in names:
+            if any(c in row and not _is_number(row[c]) for _, row in self.point_figs):
+                values: list[Any] = [None] * n
+                for r, row in self.point_figs:
+                    values[r] = row.get(c)
+                for r0, k, cols in self.batch_figs:
+                    if c in cols:
+                        values[r0:r0 + k] = cols[c].tolist()
+                out[c] = _fig_array(values)
+                continue
+            arr = np.full(n, np.nan)
+            for r, row in self.point_figs:
+                if c in row:
+                    arr[r] = float(row[c])
+            for r0, k, cols in self.batch_figs:
+                if c in cols:
+                    arr[r0:r0 + k] = cols[c]
+            out[c] = pa.array(arr, pa.float64())
+        return out
+
+    def table(self) -> Any:
+        import pyarrow as pa
+
+        n = len(self.order)
+        base = self._base()
+        cols = dict(base)
+        cols["row"] = pa.array(["total"] * n, pa.string())
+        cols["op_kind"] = pa.array([""] * n, pa.string())
+        cols["status"] = pa.array(self.status, pa.string())
+        cols["error"] = pa.array(self.error, pa.string())
+        cols.update(self._figures(n))
+        cols["eval_s"] = pa.array(self.eval_s, pa.float64())
+        tables = [pa.table(cols)]
+        groups: dict[tuple[str, ...], list] = {}
+        for part in self.kind_parts:
+            groups.setdefault(tuple(part[2]), []).append(part)
+        for names, group in groups.items():
+            rep = pa.array(np.concatenate([rows for rows, _, _, _ in group]))
+            kc = {c: v.take(rep) for c, v in base.items()}
+            m = len(rep)
+            kc["row"] = pa.array(["op_kind"] * m, pa.string())
+            kc["op_kind"] = pa.array([k for _, kinds, _, _ in group for k in kinds], pa.string())
+            kc["status"] = pa.array(["ok"] * m, pa.string())
+            kc["error"] = pa.array([""] * m, pa.string())
+            sums = np.concatenate([s for _, _, _, s in group], axis=0)
+            for j, c in enumerate(names):
+                kc[c] = pa.array(np.ascontiguousarray(sums[:, j]), pa.float64())
+            tables.append(pa.table(kc))
+        return pa.concat_tables(tables, promote_options="default") if len(tables) > 1 else tables[0]
+
+
+def _is_number(v: Any) -> bool:
+    return v is None or (isinstance(v, (int, float)) and not isinstance(v, bool))
+
+
+def _fig_array(values: list[Any]) -> Any:
+    import pyarrow as pa
+
+    kinds = {type(v) for v in values if v is not None}
+    if kinds <= {float, int}:
+        return pa.array([math.nan if v is None else float(v) for v in values], pa.float64())
+    if kinds == {bool}:
+        return pa.array(values, pa.bool_())
+    return pa.array([None if v is None else str(v) for v in values], pa.string())
+
+
+def run_task(task: Any, ctx: Context) -> TaskResult:
+    """Evaluate the not-yet-stored points of a task; never raises for a failing point (error rows).
+
+    Points of the default evaluator go through :func:`simulator.batch.simulate_batch` (all designs of
+    the task at once) when the batch model supports the engine; everything else, point by point.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    t_start = time.perf_counter()
+    plan = ctx.plan
+    wk = plan.workloads[task.workload]
+    hexes, ints = plan.point_ids(task.workload, task.archs)
+    todo = np.flatnonzero(~_is_done(ints, ctx.done))
+    rows = _Rows(plan, wk, hexes, plan.digits(task.archs))
+    if todo.size:
+        if not (not plan.evaluator and ctx.batched and _evaluate_batched(plan, wk, todo.tolist(), rows)):
+            _evaluate_points(plan, wk, todo.tolist(), rows)
+    data = None
+    totals = None
+    errors = sum(1 for s in rows.status if s == "error")
+    if len(rows):
+        table = rows.table()
+        sink = pa.BufferOutputStream()
+        n_tot = len(rows)
+        with pq.ParquetWriter(sink, table.schema, compression="zstd") as w:
+            w.write_table(table.slice(0, n_tot), row_group_size=max(n_tot, 1))  # totals: own row group(s)
+            if table.num_rows > n_tot:
+                w.write_table(table.slice(n_tot), row_group_size=max(table.num_rows - n_tot, 1))
+        data = sink.getvalue().to_pybytes()
+        totals = table.slice(0, n_tot)
+    return TaskResult(task.index, data, ints, len(rows), errors, time.perf_counter() - t_start, totals)
+
+
+def _evaluate_points(plan: Any, wk: WorkloadKey, todo: list[int], rows: _Rows) -> None:
+    evaluator = resolve_evaluator(plan.evaluator)
+    quality = None
+    for i in todo:
         t0 = time.perf_counter()
         try:
-            arch = arch_for_point(batch, arch_dict, axes)
-            tot, ops = evaluator(arch, wl, batch.engine)
-            row = total_row(tot, quality_columns(wl))
+            arch = arch_for(plan, plan.axes_of(rows.digits[i]))
+            tot, ops = evaluator(arch, wk, plan.engine)
+            if quality is None:
+                quality = quality_columns(wk)
+            row = total_row(tot, quality)
             kinds, cols, sums = op_kind_sums(ops)
         except Exception as exc:  # noqa: BLE001 - recorded, the sweep goes on
-            msg = f"{type(exc).__name__}: {exc}".splitlines()[0] if str(exc) else _last_frame(exc)
-            bases.append(base)
-            totals.append({"row": "total", "op_kind": "", "status": "error", "error": msg[:500]})
+            rows.fail(i, _error_text(exc))
             continue
-        row.update(row="total", op_kind="", status="ok", error="", eval_s=time.perf_counter() - t0)
-        if kinds:
-            kind_parts.append((len(bases), kinds, cols, sums))
-        bases.append(base)
-        totals.append(row)
-    base_df = pd.DataFrame(bases)
-    frames = [pd.concat([base_df, pd.DataFrame(totals)], axis=1)]
-    for cols, group in _group_by_columns(kind_parts):
-        rep = np.concatenate([np.full(len(k), i) for i, k, _, _ in group])
-        kdf = base_df.iloc[rep].reset_index(drop=True)
-        kdf["row"] = "op_kind"
-        kdf["op_kind"] = [k for _, kinds, _, _ in group for k in kinds]
-        kdf["status"] = "ok"
-        kdf["error"] = ""
-        sums = np.concatenate([s for _, _, _, s in group], axis=0)
-        kdf = pd.concat([kdf, pd.DataFrame(sums, columns=list(cols))], axis=1)
-        frames.append(kdf)
-    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+        rows.ok(i, row, time.perf_counter() - t0)
+        rows.kinds(kinds, cols, sums)
 
 
-def _group_by_columns(parts: list) -> list[tuple[tuple[str, ...], list]]:
-    groups: dict[tuple[str, ...], list] = {}
-    for p in parts:
-        groups.setdefault(tuple(p[2]), []).append(p)
-    return list(groups.items())
+def _evaluate_batched(plan: Any, wk: WorkloadKey, todo: list[int], rows: _Rows) -> bool:
+    """All points of one workload at once through :mod:`simulator.batch`; False if not supported."""
+    try:
+        from simulator.batch import simulate_batch, supports
+    except ImportError:
+        return False
+    if not supports(plan.engine):
+        return False
+    archs: list[Any] = []
+    ok_idx: list[int] = []
+    from sweeps.spec import replace_path
+
+    base = plan.base_arch
+    for i in todo:
+        try:
+            archs.append(replace_path(base, dict(plan.axes_of(rows.digits[i]))))
+            ok_idx.append(i)
+        except Exception as exc:  # noqa: BLE001 - invalid combination: an error row
+            rows.fail(i, _error_text(exc))
+    if not archs:
+        return True
+    t0 = time.perf_counter()
+    try:
+        wl = build_workload_cached(wk)
+        res = simulate_batch(wl, archs, engine=plan.engine)
+    except Exception:  # noqa: BLE001 - the per-point path reports each failure precisely
+        _evaluate_points(plan, wk, ok_idx, rows)
+        return True
+    dt = (time.perf_counter() - t0) / len(archs)
+    cols = res.total_columns(quality_columns(wk))
+    first = len(rows)
+    rows.ok_many(ok_idx, cols, dt)
+    rows.kinds_many(first, len(ok_idx), *res.op_kind_arrays())
+    return True
 
 
-def evaluate_batch_table(batch: Batch) -> Any:
-    """:func:`evaluate_batch` as an Arrow table ready for the store (what executor tasks return)."""
-    from sweeps.store import to_table
+def _error_text(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}".splitlines()[0] if str(exc) else _last_frame(exc)
 
-    return to_table(evaluate_batch(batch))
+
+def warm(ctx: Context) -> int:
+    """Run once per worker before any task: imports, numba kernels, every workload of the plan built."""
+    import os
+
+    plan = ctx.plan
+    if not plan.evaluator:
+        from simulator.run import simulate
+
+        for wk in plan.workloads:
+            try:
+                simulate(build_workload_cached(wk), plan.base_arch, engine=plan.engine)
+            except Exception:  # noqa: BLE001 - a failing workload is reported by its points
+                pass
+    else:
+        resolve_evaluator(plan.evaluator)
+    return os.getpid()
 
 
 def _last_frame(exc: BaseException) -> str:
     tb = traceback.extract_tb(exc.__traceback__)
     where = f" at {Path(tb[-1].filename).name}:{tb[-1].lineno}" if tb else ""
     return f"{type(exc).__name__}{where}"
-
-
-def _dotted_get(d: dict[str, Any], path: str) -> Any:
-    node: Any = d
-    for part in path.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return None
-        node = node[part]
-    return node

@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from sweeps.spec import PE_ARRAY_AXIS, Constraint, DesignPoint, Sweep, WorkloadKey
+from sweeps.spec import PE_ARRAY_AXIS, Constraint, Sweep
 
 
 def _constraint_value(c: Constraint, v: float) -> float:
@@ -31,51 +31,63 @@ def _constraint_value(c: Constraint, v: float) -> float:
 
 def run_nsga2(sweep: Sweep, runner: Any) -> tuple[int, int]:
     """Run the search; returns (design points asked, points whose results were already stored)."""
+    import numpy as np
     import optuna
     from optuna.samplers import NSGAIISampler
     from optuna.trial import TrialState
 
+    from sweeps.plan import Task
     from sweeps.progress import Progress
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     st = sweep.spec.strategy
     from sweeps.report import with_metrics
 
+    plan = runner.plan
     objectives = list(sweep.objectives.items())
     directions = ["minimize" if s == "min" else "maximize" for _, s in objectives]
-    store = runner.store
+    wanted = [c for c, _ in objectives] + [c.column for c in sweep.constraints]  # names or expressions
     known: dict[str, dict[str, Any]] = {}
-    df = store.load()
-    if len(df):
-        for rec in df[df["row"] == "total"].to_dict("records"):
+
+    def learn(table: Any) -> None:
+        df = with_metrics(table.to_pandas(), wanted)
+        cols = [c for c in dict.fromkeys(["point_id", "status", *wanted]) if c in df.columns]
+        for rec in df[cols].to_dict("records"):
             known[rec["point_id"]] = rec
-    groups: dict[tuple, list[WorkloadKey]] = {}
-    for wk in sweep.workload_keys:
-        groups.setdefault((wk.model, wk.seq_len, wk.phase), []).append(wk)
+
+    for t in runner.store.scan(None, totals=True, current=False):
+        learn(t)
+    groups: dict[tuple, list[int]] = {}
+    for wi, wk in enumerate(plan.workloads):
+        groups.setdefault((wk.model, wk.seq_len, wk.phase), []).append(wi)
     total = st.n * len(groups)
-    bar = Progress(total, sweep.spec.name, runner.progress_enabled)
+    bar = Progress(total, sweep.spec.name, runner.progress_enabled, runner.progress_every_s)
     asked = skipped = 0
     try:
-        for gi, wks in enumerate(groups.values()):
+        for gi, wis in enumerate(groups.values()):
             sampler = NSGAIISampler(population_size=st.population, seed=st.seed + gi)
             study = optuna.create_study(directions=directions, sampler=sampler)
             done = 0
             while done < st.n:
                 trials = [study.ask() for _ in range(min(st.population, st.n - done))]
-                points = [_suggest(t, sweep, wks) for t in trials]
-                planned = runner.plan(points)
-                pid_of = [runner.plan([p])[0].pid for p in points]
-                todo = [p for p in planned if p.pid not in known]
-                skipped += len(planned) - len(todo)
-                asked += len(planned)
+                points = [_suggest(t, sweep, plan, wis) for t in trials]
+                pid_of = [plan.point_ids(w, np.array([a], dtype=np.int64))[0][0] for w, a in points]
+                todo: dict[str, tuple[int, int]] = {}
+                for pid, p in zip(pid_of, points):
+                    if pid not in known:
+                        todo.setdefault(pid, p)
+                distinct = len(set(pid_of))
+                skipped += distinct - len(todo)
+                asked += distinct
                 if todo:
-                    runner.evaluate(todo, bar)
-                    new = store.load()
-                    new = new[(new["row"] == "total") & new["point_id"].isin({p.pid for p in todo})]
-                    new = with_metrics(new, [c for c, _ in objectives] + [c.column for c in sweep.constraints])
-                    for rec in new.to_dict("records"):
-                        known[rec["point_id"]] = rec
-                bar.update(len(planned) - len(todo))
+                    by_w: dict[int, list[int]] = {}
+                    for w, a in todo.values():
+                        by_w.setdefault(w, []).append(a)
+                    chunk = max(1, -(-len(todo) // max(1, runner.executor.workers)))
+                    tasks = [Task(i, w, np.array(sorted(archs[j:j + chunk]), dtype=np.int64))
+                             for i, (w, archs) in enumerate(by_w.items()) for j in range(0, len(archs), chunk)]
+                    runner.run_tasks(tasks, bar, on_result=lambda r: learn(r.totals) if r.totals is not None else None)
+                bar.update(len(trials) - len(todo))
                 for t, pid in zip(trials, pid_of):
                     rec = known.get(pid)
                     vals = [rec.get(c) if rec else None for c, _ in objectives]
@@ -95,17 +107,25 @@ def _bad(v: Any) -> bool:
     return v is None or (isinstance(v, float) and math.isnan(v)) or pd.isna(v)
 
 
-def _suggest(trial: Any, sweep: Sweep, wks: list[WorkloadKey]) -> DesignPoint:
-    axes: list[tuple[str, Any]] = []
+def _suggest(trial: Any, sweep: Sweep, plan: Any, wis: list[int]) -> tuple[int, int]:
+    """A trial's (workload index, arch index) in the plan: one categorical parameter per dimension."""
+    digits: list[int] = []
+    dims = plan.dims
+    d = 0
     if sweep.shapes is not None:
         labels = [f"{r}x{c}" for r, c in sweep.shapes]
-        i = labels.index(trial.suggest_categorical(PE_ARRAY_AXIS, labels))
-        axes += [("array.rows", sweep.shapes[i][0]), ("array.cols", sweep.shapes[i][1])]
+        digits.append(labels.index(trial.suggest_categorical(PE_ARRAY_AXIS, labels)))
+        d = 1
     for path, vals in sweep.axis_values.items():
-        axes.append((path, trial.suggest_categorical(path, vals) if len(vals) > 1 else vals[0]))
-    if len(wks) > 1:
-        recipes = [w.recipe for w in wks]
-        wk = wks[recipes.index(trial.suggest_categorical("recipe", recipes))]
+        digits.append(vals.index(trial.suggest_categorical(path, vals)) if len(vals) > 1 else 0)
+        d += 1
+    assert d == len(dims)
+    arch = 0
+    for dg, size in zip(digits, plan.sizes.tolist()):
+        arch = arch * size + dg
+    if len(wis) > 1:
+        recipes = [plan.workloads[w].recipe for w in wis]
+        w = wis[recipes.index(trial.suggest_categorical("recipe", recipes))]
     else:
-        wk = wks[0]
-    return DesignPoint(tuple(axes), wk)
+        w = wis[0]
+    return w, arch

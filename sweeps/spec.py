@@ -10,6 +10,7 @@ error is a one-line :class:`InputError` naming the file and the key.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import json
@@ -231,7 +232,7 @@ class Sweep:
                     converted.append(get_path(self.base_arch.replace(**{path: v}), path))
                 except InputError as exc:
                     raise InputError(exc.bare_message, source=source, key=f"axes.{path}[{i}]") from None
-            self.axis_values[path] = converted  # as validated (e.g. 1000 -> 1000.0 for a float field)
+            self.axis_values[path] = _distinct(converted)  # as validated (e.g. 1000 -> 1000.0 for a float field)
         self.shapes: list[tuple[int, int]] | None = None
         if spec.pe_array is not None:
             if not spec.pe_array.pes:
@@ -263,6 +264,7 @@ class Sweep:
                           key="color_by")
         if spec.evaluator and ":" not in spec.evaluator:
             raise InputError(f"{spec.evaluator!r} (allowed: 'module:function')", source=source, key="evaluator")
+        check_grid_size(self)
 
     # ---- workloads -------------------------------------------------------------------------------
     def _check_workloads(self, source: str | None) -> None:
@@ -390,6 +392,28 @@ class Sweep:
         return data
 
 
+def check_grid_size(sweep: Sweep) -> None:
+    """Refuse a grid above ``sweeps.plan.MAX_GRID_POINTS`` with its size and what to do instead."""
+    from sweeps.plan import MAX_GRID_POINTS
+
+    n = sweep.grid_size()
+    if sweep.spec.strategy.kind == "grid" and n > MAX_GRID_POINTS:
+        widest = max(sweep.axis_values.items(), key=lambda kv: len(kv[1]), default=(None, []))
+        coarser = f", or a coarser grid (axes.{widest[0]} has {len(widest[1])} values)" if widest[0] else ""
+        raise InputError(
+            f"the grid has {n:,} design points, more than the limit of {MAX_GRID_POINTS:,} (allowed: "
+            f"strategy {{kind: random, n: 1000000}} to sample it, strategy {{kind: nsga2, n: 5000}} to search "
+            f"it{coarser})", source=sweep.source, key="strategy")
+
+
+def _distinct(values: list[Any]) -> list[Any]:
+    out: list[Any] = []
+    for v in values:
+        if not any(type(v) is type(o) and v == o for o in out):
+            out.append(v)
+    return out
+
+
 def get_path(obj: Any, path: str) -> Any:
     for part in path.split("."):
         obj = getattr(obj, part)
@@ -399,8 +423,6 @@ def get_path(obj: Any, path: str) -> Any:
 def replace_path(obj: Any, overrides: dict[str, Any]) -> Any:
     """Nested ``dataclasses.replace`` by dotted paths (values must already be validated/converted);
     ``__post_init__`` checks still run."""
-    import dataclasses
-
     groups: dict[str, dict[str, Any]] = {}
     direct: dict[str, Any] = {}
     for path, value in overrides.items():
@@ -411,7 +433,36 @@ def replace_path(obj: Any, overrides: dict[str, Any]) -> Any:
             direct[head] = value
     for head, sub in groups.items():
         direct[head] = replace_path(getattr(obj, head), sub)
-    return dataclasses.replace(obj, **direct) if direct else obj
+    return _replace(obj, direct) if direct else obj
+
+
+def _replace(obj: Any, changes: dict[str, Any]) -> Any:
+    """``dataclasses.replace`` for the frozen spec dataclasses, ~10x faster: copy the instance dict, set
+    the changed fields, run ``__post_init__`` (its checks). Falls back to ``dataclasses.replace`` for
+    classes without an instance dict or with cached properties."""
+    import dataclasses
+
+    cls = type(obj)
+    fields = _init_fields(cls)
+    if fields is None or not hasattr(obj, "__dict__") or not fields.issuperset(changes):
+        return dataclasses.replace(obj, **changes)  # (unknown fields: raises its own error)
+    new = object.__new__(cls)
+    new.__dict__.update(obj.__dict__)
+    new.__dict__.update(changes)
+    post = getattr(new, "__post_init__", None)
+    if post is not None:
+        post()
+    return new
+
+
+@functools.cache
+def _init_fields(cls: type) -> frozenset[str] | None:
+    """Init fields of a dataclass, or None when the instance-dict copy is not safe (cached properties)."""
+    import dataclasses
+
+    if any(isinstance(v, functools.cached_property) for k in cls.__mro__ for v in vars(k).values()):
+        return None
+    return frozenset(f.name for f in dataclasses.fields(cls) if f.init)
 
 
 def load_sweep(path: str | Path, *, workload_files: tuple[str, ...] = ()) -> Sweep:

@@ -108,10 +108,54 @@ def test_nsga2_uses_fewer_evaluations_and_resumes(tmp_path):
     assert meta["strategy"]["kind"] == "nsga2"
 
 
-def test_different_spec_refuses_to_mix(swept):
-    other = dict(SMALL, recipes=["fp16"])
-    with pytest.raises(InputError, match="different sweep spec"):
-        run_sweep(sweep_from_dict(other), swept, executor=LocalExecutor(1), progress=False)
+FAKE = {
+    "name": "extend", "base": {"arch": "gemmini"},
+    "axes": {"array.rows": [8, 16, 32], "array.cols": [16, 64], "pe.precision_mode": ["fixed", "bit_fusion"]},
+    "workloads": {"models": ["tiny"], "seq_lens": [128]}, "recipes": ["fp16"],
+    "objectives": {"latency_s": "min", "energy_pj": "min"},
+    "evaluator": "sweep_fakesim:evaluate",
+}
+
+
+def _canon(df: pd.DataFrame) -> pd.DataFrame:
+    df = df.drop(columns=["eval_s"], errors="ignore").sort_values(["point_id", "row", "op_kind"])
+    return df.reset_index(drop=True)[sorted(df.columns)]
+
+
+def test_edited_spec_extends_the_sweep(tmp_path):
+    out = tmp_path / "x"
+    s1 = run_sweep(sweep_from_dict(FAKE), out, executor=LocalExecutor(1), progress=False)
+    assert s1.evaluated == 12
+    more = dict(FAKE, axes=dict(FAKE["axes"], **{"array.rows": [8, 16, 32, 64]}), recipes=["fp16", "w8a8"])
+    s2 = run_sweep(sweep_from_dict(more), out, executor=LocalExecutor(1), progress=False)
+    assert (s2.planned, s2.skipped, s2.evaluated) == (32, 12, 20)  # only the new points are simulated
+    fresh = tmp_path / "fresh"
+    run_sweep(sweep_from_dict(more), fresh, executor=LocalExecutor(1), progress=False)
+    pd.testing.assert_frame_equal(_canon(sweeps.load(out)), _canon(sweeps.load(fresh)), check_dtype=False)
+    # fewer values: nothing to simulate; readers show the current spec's points, the store keeps all
+    fewer = dict(FAKE, axes=dict(FAKE["axes"], **{"array.rows": [16]}))
+    s3 = run_sweep(sweep_from_dict(fewer), out, executor=LocalExecutor(1), progress=False)
+    assert s3.evaluated == 0 and s3.skipped == 4
+    assert len(sweeps.load_totals(out)) == 4
+    from sweeps.store import Store
+
+    assert len(Store(out).finished_ints()) == 32
+    # a changed content hash (another base arch field) is recomputed, not reused
+    other = dict(FAKE, base={"arch": "gemmini", "set": {"array.freq_mhz": 500}})
+    s4 = run_sweep(sweep_from_dict(other), out, executor=LocalExecutor(1), progress=False)
+    assert s4.evaluated == 12 and s4.skipped == 0
+
+
+def test_grid_above_the_limit_is_refused_with_a_suggestion():
+    from sweeps.plan import MAX_GRID_POINTS
+
+    huge = dict(FAKE, axes={"array.rows": {"start": 1, "stop": 1000, "step": 1},
+                            "array.cols": {"start": 1, "stop": 1000, "step": 1},
+                            "array.freq_mhz": {"start": 100, "stop": 1000, "num": 100},
+                            "pe.precision_mode": ["fixed", "bit_fusion"]})
+    with pytest.raises(InputError, match=f"200,000,000 design points, more than the limit of {MAX_GRID_POINTS:,}.*random"):
+        sweep_from_dict(huge)
+    assert sweep_from_dict(dict(huge, strategy={"kind": "random", "n": 10})).grid_size() == 200_000_000
 
 
 def test_fidelity_column_is_fidelity_or_nan(swept):

@@ -1,0 +1,105 @@
+"""A large sweep end to end (`tasim sweep ... --no-report`): points per minute and peak memory.
+
+    python benchmarks/bench_sweep_scale.py                       # 1,000,000 BERT-base design points
+    python benchmarks/bench_sweep_scale.py --points 10000000     # the 10 M-point run (disk: ~7 GB)
+    python benchmarks/bench_sweep_scale.py --points 200000 --workers 1
+
+Runs the real command in a subprocess (start-up, planning, calibration, workers, Parquet writes and the
+final compaction all included) on BERT-base seq 128 (w8a8) over array rows x cols x PE precision
+mode x DRAM bandwidth x clock x input-buffer size, and samples the RSS of the driver and of the whole
+process tree (driver + pool workers) every 0.2 s. Prints the command's own summary line, the wall
+time, points/min end to end, the peak RSS of the driver and of the tree, and the store size on disk.
+Targets (issue 13): >= 500,000 points/min end to end with --no-report on 2 cores; a 10 M-point sweep
+with peak RSS under 2 GiB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def spec_for(points: int) -> dict:
+    """About ``points`` design points: 8 x 8 array shapes x 3 PE modes x n^2 x m bandwidth/clock/buffer values."""
+    rest = max(1, math.ceil(points / 192))
+    z = max(1, round(rest ** (1 / 3)))
+    x = max(1, math.ceil(math.sqrt(rest / z)))
+    y = max(1, math.ceil(rest / (x * z)))
+    axes = {
+        "array.rows": {"pow2": [4, 512]},
+        "array.cols": {"pow2": [4, 512]},
+        "pe.precision_mode": ["fixed", "bit_fusion", "bit_serial"],
+        "dram.bytes_per_cycle": {"start": 4, "stop": 1024, "num": x, "log": True} if x > 1 else [16],
+        "array.freq_mhz": {"start": 200, "stop": 2000, "num": y} if y > 1 else [1000],
+        "buffers.ifmap_kib": {"start": 32, "stop": 4096, "num": z, "log": True} if z > 1 else [128],
+    }
+    return {"name": f"scale-{points}", "base": {"arch": "gemmini"}, "axes": axes,
+            "workloads": {"models": ["bert-base"], "seq_lens": [128]}, "recipes": ["w8a8"],
+            "objectives": {"latency_s": "min", "energy_pj": "min"}}
+
+
+def tree_rss(pid: int) -> tuple[int, int]:
+    """(driver RSS, driver + descendants RSS) in bytes."""
+    try:
+        import psutil
+
+        p = psutil.Process(pid)
+        own = p.memory_info().rss
+        total = own + sum(c.memory_info().rss for c in p.children(recursive=True))
+        return own, total
+    except Exception:  # noqa: BLE001 - process gone between listing and reading
+        return 0, 0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--points", type=int, default=1_000_000)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--keep", metavar="DIR", default=None, help="write the results here and keep them")
+    args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="tasim-bench-scale-"))
+    out = Path(args.keep) if args.keep else tmp / "out"
+    spec = spec_for(args.points)
+    (tmp / "spec.yaml").write_text(yaml.safe_dump(spec))
+    cmd = [sys.executable, "-m", "sweeps.cli", "sweep", str(tmp / "spec.yaml"), "-o", str(out), "--no-report",
+           "--workers", str(args.workers)]
+    env = dict(os.environ, PYTHONPATH=f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}")
+    print(f"== {' '.join(cmd[1:])}  (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)", flush=True)
+    t0 = time.perf_counter()
+    p = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    peak_own = peak_tree = 0
+    while p.poll() is None:
+        own, total = tree_rss(p.pid)
+        peak_own, peak_tree = max(peak_own, own), max(peak_tree, total)
+        time.sleep(0.2)
+    wall = time.perf_counter() - t0
+    stdout, stderr = p.communicate()
+    if p.returncode:
+        print(stderr)
+        raise SystemExit(p.returncode)
+    print(stdout.strip())
+    for line in stderr.strip().splitlines()[-3:]:
+        print("  stderr:", line)
+    n = int(stdout.split(" design points")[0].split()[-1])
+    disk = sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
+    print(f"end to end: {n:,} points in {wall:.1f} s = {60 * n / wall:,.0f} points/min (target >= 500,000 on 2 cores)")
+    print(f"peak RSS: driver {peak_own / 2**20:,.0f} MiB, driver + workers {peak_tree / 2**20:,.0f} MiB "
+          f"(target < 2048 MiB); store {disk / 2**30:.2f} GiB on disk ({disk / max(n, 1):.0f} bytes/point)")
+    print(f"load average after: {os.getloadavg()[0]:.1f}")
+    if not args.keep:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
