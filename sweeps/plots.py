@@ -339,12 +339,19 @@ def plot_parallel(df: pd.DataFrame, objectives: Mapping[str, str], stem: str | P
     rest = np.setdiff1d(np.arange(len(d)), front.index.to_numpy())
     if len(rest) > max_background:
         rest = np.random.default_rng(0).choice(rest, max_background, replace=False)
-    for i in rest:
-        ax.plot(xs, z[i], color="0.8", lw=0.4, alpha=0.5, rasterized=True)
+    from matplotlib.collections import LineCollection
+
+    # one collection per layer (not one artist per point): same picture, a fraction of the drawing time
+    if len(rest):
+        ax.add_collection(LineCollection([np.column_stack([xs, z[i]]) for i in rest], colors="0.8", linewidths=0.4,
+                                         alpha=0.5, rasterized=True))
     colours = colour_table(d, color_by)
     rgba = colours.rgba(front[color_by]) if colours else np.tile(matplotlib.colors.to_rgba("tab:red"), (len(front), 1))
-    for (i, _), c in zip(front.iterrows(), rgba):
-        ax.plot(xs, z[i], color=c, lw=1.4, alpha=0.9)
+    if len(front):
+        rgba = np.array(rgba, dtype=float)
+        rgba[:, 3] = 0.9
+        ax.add_collection(LineCollection([np.column_stack([xs, z[i]]) for i in front.index], colors=rgba,
+                                         linewidths=1.4))
     for j, (pos, labels_, _log) in enumerate(ticks):
         ax.axvline(j, color="k", lw=0.8)
         for p, t in zip(pos, labels_):

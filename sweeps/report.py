@@ -18,12 +18,12 @@ import pandas as pd
 import yaml
 
 from sweeps import plots
-from sweeps.pareto import pareto_front
 from sweeps.spec import parse_constraint
 from sweeps.store import Store
 
 WORKLOAD_GROUP = ["model", "seq_len", "phase"]
 MAX_TABLE_ROWS = 40
+REPORT_FORMATS = (".png",)  # vector versions on demand: tasim plot DIR --kind report --formats png,svg,pdf
 
 
 def _fmt(v: Any) -> str:
@@ -71,27 +71,28 @@ def feasible(df: pd.DataFrame, constraints: list[str]) -> pd.DataFrame:
     return df[mask]
 
 
-def analyse(out_dir: str | Path) -> dict[str, Any]:
-    """Everything a report shows, as data: totals, feasible set, fronts, best points."""
+def analyse(out_dir: str | Path, *, cloud_cap: int | None = None) -> dict[str, Any]:
+    """Everything a report shows, as data, from one streaming pass over the stored total rows
+    (:mod:`sweeps.summary`; bounded memory whatever the sweep size).
+
+    ``front``: the Pareto front (per workload when several); ``feasible``: the points figures draw (all
+    feasible points, or a uniform sample of ``cloud_cap`` of them plus every front point when there
+    are more: ``sampled``); ``counts``: stored / failed / feasible; ``best``: the best feasible point per
+    objective; ``ranges``: per-workload objective ranges; ``heat`` / ``fastest``: the heat map's best
+    point per array shape and the fastest point per recipe; ``errors``: the first failed points.
+    """
+    from sweeps.summary import CLOUD_CAP, summarise
+
     store = Store(out_dir, create=False)
     meta = store.read_meta()
-    df = store.load()
-    tot = df[df["row"] == "total"] if len(df) else df
-    ok = tot[tot["status"] == "ok"] if len(tot) else tot
-    errors = tot[tot["status"] == "error"] if len(tot) else tot
-    objectives: dict[str, str] = meta.get("objectives") or {"latency_s": "min", "energy_pj": "min"}
-    ok = with_metrics(ok, list(objectives))
-    objectives = usable_objectives(ok, objectives)
-    fea = feasible(ok, meta.get("constraints", []))
-    group = [c for c in WORKLOAD_GROUP if c in fea.columns and fea[c].nunique() > 1] or None
-    front = pareto_front(fea, objectives, by=group) if len(fea) and objectives else fea.iloc[0:0]
-    best = []
-    for col, sense in objectives.items():
-        if fea[col].notna().any():
-            i = fea[col].idxmin() if sense == "min" else fea[col].idxmax()
-            best.append((col, sense, fea.loc[i]))
-    return {"meta": meta, "all": df, "totals": ok, "errors": errors, "feasible": fea, "front": front,
-            "objectives": objectives, "group": group, "best": best}
+    s = summarise(store, meta, cloud_cap=cloud_cap or CLOUD_CAP)
+    front = s.front()
+    best = [(col, sense, s.best[col]) for col, sense in s.objectives.items() if col in s.best]
+    return {"meta": meta, "store": store, "feasible": s.points(), "front": front, "objectives": s.objectives,
+            "group": s.group, "best": best, "errors": s.error_rows(), "sampled": s.sampled,
+            "counts": {"stored": s.n_ok + s.n_err, "failed": s.n_err, "ok": s.n_ok, "feasible": s.n_feasible},
+            "ranges": s.ranges, "heat": s.heat if s.heat is not None else pd.DataFrame(),
+            "fastest": s.fastest if s.fastest is not None else pd.DataFrame()}
 
 
 def _color_axis(meta: dict[str, Any], df: pd.DataFrame) -> str | None:
@@ -118,24 +119,32 @@ def front_description(a: dict[str, Any]) -> str:
     return f"{len(a['objectives'])}-objective Pareto front of {objs}, {scope}, under the constraints"
 
 
-def make_figures(a: dict[str, Any], out: Path) -> dict[str, Path]:
-    figs: dict[str, Path] = {}
+def make_figures(a: dict[str, Any], out: Path, *, formats: tuple[str, ...] = REPORT_FORMATS,
+                 parallel: bool = True) -> dict[str, Path]:
+    """The report's figures (PNG unless ``formats`` says more), drawn in parallel processes.
+
+    Figures draw the feasible points of ``a`` (a uniform sample plus every front point on large
+    sweeps) and the full fronts; the heat map draws the best point per array shape of all points.
+    """
     meta, fea, objs = a["meta"], a["feasible"], a["objectives"]
     if len(fea) == 0 or len(objs) < 1:
-        return figs
+        return {}
     fea = plots.with_shape(fea)
     color = _color_axis(meta, fea)
     by = a["group"]
+    n = a["counts"]["feasible"]
+    shown_txt = f" (showing {len(fea):,}: a uniform sample and every front point)" if a.get("sampled") else ""
+    jobs: list[tuple[str, Any, tuple, dict]] = []
     if len(objs) >= 2:
-        figs["pareto"] = plots.plot_pareto(fea, objs, out / "pareto", color_by=color,
-                                           title=f"{meta.get('name', '')}: {len(fea):,} feasible design points")[0]
+        jobs.append(("pareto", plots.plot_pareto, (fea, objs, out / "pareto"),
+                     {"color_by": color, "title": f"{meta.get('name', '')}: {n:,} feasible design points{shown_txt}"}))
     if len(objs) >= 3 or (len(objs) == 2 and "area_mm2" not in objs):
         extra = dict(objs)
         if "area_mm2" not in extra and "area_mm2" in fea:
             extra["area_mm2"] = "min"
-        figs["matrix"] = plots.plot_matrix(fea, extra, out / "objectives_matrix", color_by=color, by=by)[0]
+        jobs.append(("matrix", plots.plot_matrix, (fea, extra, out / "objectives_matrix"), {"color_by": color, "by": by}))
     if len(objs) >= 3:
-        figs["parallel"] = plots.plot_parallel(fea, objs, out / "parallel", color_by=color, by=by)[0]
+        jobs.append(("parallel", plots.plot_parallel, (fea, objs, out / "parallel"), {"color_by": color, "by": by}))
     front = a["front"]
     if len(front):
         first = front
@@ -146,16 +155,51 @@ def make_figures(a: dict[str, Any], out: Path) -> dict[str, Path]:
         if len(ids) > 12:
             ids = [ids[int(i)] for i in np.linspace(0, len(ids) - 1, 12)]
         what = ", ".join(f"{c}={first.iloc[0][c]}" for c in (a["group"] or []))
-        figs["breakdown"] = plots.plot_breakdown(
-            a["all"], ids, out / "breakdown",
-            title=f"points of the {len(objs)}-objective front" + (f" ({what})" if what else ""))[0]
-    if {"array.rows", "array.cols"} <= set(fea.columns) and fea["array.rows"].nunique() * fea["array.cols"].nunique() > 1:
-        figs["heatmap"] = plots.plot_heatmap(fea, out / "utilization_heatmap")[0]
+        rows = a["store"].read(None, point_ids=ids).to_pandas() if "store" in a else a.get("all", pd.DataFrame())
+        jobs.append(("breakdown", plots.plot_breakdown, (rows, ids, out / "breakdown"),
+                     {"title": f"points of the {len(objs)}-objective front" + (f" ({what})" if what else "")}))
+    heat = a.get("heat")
+    heat = heat if heat is not None and len(heat) else fea
+    if {"array.rows", "array.cols"} <= set(heat.columns) and heat["array.rows"].nunique() * heat["array.cols"].nunique() > 1:
+        jobs.append(("heatmap", plots.plot_heatmap, (heat, out / "utilization_heatmap"), {}))
     for q in ("accuracy_published", "fidelity_minilm"):
         if q in fea and fea[q].notna().any() and fea["recipe"].nunique() > 1:
-            figs["accuracy"] = plots.plot_accuracy(fea, out / "accuracy_vs_latency", quality=q)[0]
+            jobs.append(("accuracy", plots.plot_accuracy, (fea, out / "accuracy_vs_latency"), {"quality": q}))
             break
-    return figs
+    for _, _, _, kw in jobs:
+        kw["formats"] = formats
+    return {name: paths[0] for name, paths in _draw(jobs, parallel).items()}
+
+
+_JOBS: list[tuple[str, Any, tuple, dict]] = []
+
+
+def _draw_one(i: int) -> tuple[str, list[Path]]:
+    name, fn, args, kw = _JOBS[i]
+    return name, fn(*args, **kw)
+
+
+def _draw(jobs: list[tuple[str, Any, tuple, dict]], parallel: bool) -> dict[str, list[Path]]:
+    """Run the figure jobs: in forked processes (figures share nothing; the data are inherited by fork,
+    not pickled) when there are several and more than one core, else here."""
+    import multiprocessing as mp
+    import os
+
+    global _JOBS
+    workers = min(len(jobs), os.cpu_count() or 1)
+    if not parallel or workers < 2 or "fork" not in mp.get_all_start_methods():
+        return {name: fn(*args, **kw) for name, fn, args, kw in jobs}
+    _JOBS = jobs
+    order = sorted(range(len(jobs)), key=lambda i: -_COST.get(jobs[i][0], 1.0))  # longest first
+    try:
+        with mp.get_context("fork").Pool(workers) as pool:
+            done = dict(pool.imap_unordered(_draw_one, order))
+    finally:
+        _JOBS = []
+    return {name: done[name] for name, *_ in jobs}
+
+
+_COST = {"matrix": 3.0, "parallel": 2.0, "breakdown": 1.5, "pareto": 1.2}
 
 
 def _front_table(a: dict[str, Any]) -> pd.DataFrame:
@@ -172,18 +216,19 @@ def _front_table(a: dict[str, Any]) -> pd.DataFrame:
     return t
 
 
-def write_report(out_dir: str | Path) -> dict[str, Path]:
-    """Write figures, report.md and report.html into ``out_dir``; returns their paths."""
+def write_report(out_dir: str | Path, *, formats: tuple[str, ...] = REPORT_FORMATS,
+                 parallel: bool = True) -> dict[str, Path]:
+    """Write figures (PNG; ``formats`` adds SVG/PDF), report.md and report.html into ``out_dir``."""
     out = Path(out_dir)
     a = analyse(out)
     meta = a["meta"]
-    figs = make_figures(a, out)
+    figs = make_figures(a, out, formats=formats, parallel=parallel)
     spec_yaml = yaml.safe_dump(meta.get("spec", {}), sort_keys=False, default_flow_style=None)
-    n_tot, n_err = len(a["totals"]) + len(a["errors"]), len(a["errors"])
+    n_tot, n_err = a["counts"]["stored"], a["counts"]["failed"]
     objs_txt = ", ".join(f"{k} ({v})" for k, v in a["objectives"].items())
     summary = [
         f"- design points stored: **{n_tot:,}** ({n_err} failed), feasible under the constraints: "
-        f"**{len(a['feasible']):,}**, on the Pareto front: **{len(a['front']):,}**",
+        f"**{a['counts']['feasible']:,}**, on the Pareto front: **{len(a['front']):,}**",
         f"- objectives: {objs_txt}",
         f"- constraints: {', '.join(meta.get('constraints', [])) or 'none'}",
         f"- strategy: {meta.get('strategy', {}).get('kind', 'grid')}, engine: {meta.get('engine', '')}, "
@@ -204,7 +249,8 @@ def write_report(out_dir: str | Path) -> dict[str, Path]:
     from simulator.metrics import display_frame
 
     table = display_frame(_front_table(a))
-    errs = a["errors"][["point_id", "model", "recipe", "error"]].head(10) if n_err else None
+    errs = a["errors"][[c for c in ("point_id", "model", "recipe", "error") if c in a["errors"]]].head(10) \
+        if n_err else None
 
     md = [f"# Sweep report: {meta.get('name', out.name)}", "", meta.get("spec", {}).get("description", ""), "",
           "## Summary", "", *summary, ""]
@@ -273,23 +319,23 @@ def summary_text(out_dir: str | Path) -> str:
     """A few lines for ``tasim results``: counts, per-workload ranges of the objectives, best points."""
     a = analyse(out_dir)
     meta = a["meta"]
-    lines = [f"{meta.get('name', Path(out_dir).name)}: {len(a['totals']) + len(a['errors']):,} design points "
-             f"({len(a['errors'])} failed), {len(a['feasible']):,} feasible, {len(a['front']):,} on the "
+    c = a["counts"]
+    lines = [f"{meta.get('name', Path(out_dir).name)}: {c['stored']:,} design points "
+             f"({c['failed']} failed), {c['feasible']:,} feasible, {len(a['front']):,} on the "
              f"{front_description(a)}"]
-    from simulator.metrics import display_frame, get
+    from simulator.metrics import get
 
-    if len(a["totals"]):
-        cols = [c for c in a["objectives"]] + [c for c in ("area_mm2",) if c not in a["objectives"]]
-        keys = [c for c in WORKLOAD_GROUP + ["recipe"] if c in a["totals"]]
-        shown = display_frame(a["totals"], keys + cols)
-        desc = shown.groupby(keys)[[c for c in shown.columns if c not in keys]].agg(["min", "max"])
-        lines.append(desc.to_string(float_format=_fmt))
+    ranges = a["ranges"]
+    if ranges is not None and len(ranges):
+        shown = pd.DataFrame({(f"{get(col).header()}", stat): get(col).to_display(ranges[(col, stat)])
+                              for col, stat in ranges.columns}, index=ranges.index)
+        lines.append(shown.to_string(float_format=_fmt))
     for col, sense, r in a["best"]:
         m = get(col)
         axes = ", ".join(f"{c}={_fmt(r[c])}" for c in meta.get("axis_columns", []) if c in r)
         lines.append(f"best {m.label} ({sense}): {_fmt(m.to_display(float(r[col])))} {m.display_unit}  "
                      f"[{r.get('model', '')} {r.get('recipe', '')}; {axes}]")
-    if len(a["errors"]):
+    if c["failed"]:
         lines.append("errors (first 5):")
         for _, r in a["errors"].head(5).iterrows():
             lines.append(f"  {r['point_id']} {r.get('model', '')} {r.get('recipe', '')}: {r['error']}")

@@ -51,8 +51,9 @@ def test_sweep_writes_results_and_report(swept, capsys):
                                    check_names=False, rtol=1e-9)
     assert {"array.rows", "pe.precision_mode", "recipe", "latency_s", "energy_pj", "edp_pj_s"} <= set(df.columns)
     assert (tot["edp_pj_s"] - tot["latency_s"] * tot["energy_pj"]).abs().max() < 1e-6 * tot["edp_pj_s"].max()
-    for name in ("report.md", "report.html", "pareto.png", "pareto.svg", "sweep.json"):
+    for name in ("report.md", "report.html", "pareto.png", "sweep.json"):
         assert (swept / name).exists(), name
+    assert not (swept / "pareto.svg").exists()  # vector versions are written on demand (tasim plot --kind report)
     html = (swept / "report.html").read_text()
     assert "data:image/png;base64," in html and "<img" in html and "src=\"pareto.png\"" not in html
     assert "Best point per objective" in (swept / "report.md").read_text()
@@ -205,6 +206,8 @@ def test_llm_decode_front_over_registry_metrics_no_hand_arithmetic(tmp_path, cap
     csv = __import__("pandas").read_csv(out / "front.csv")
     assert len(csv) == len(front) and {"tokens/s", "energy per token (mJ)", "area (mm²)"} <= set(csv.columns)
     assert set(csv["point_id"]) == set(front["point_id"])
-    assert (out / "parallel.png").exists() and (out / "parallel.pdf").exists()
+    assert (out / "parallel.png").exists()
+    assert main(["plot", str(out), "--kind", "report"]) == 0  # vector versions on demand
+    assert (out / "parallel.pdf").exists() and (out / "parallel.svg").exists()
     report = (out / "report.md").read_text()
     assert "3-objective Pareto front of tokens_per_s (max), energy_per_token_mj (min), area_mm2 (min)" in report

@@ -49,8 +49,7 @@ def run(args: argparse.Namespace) -> int:
 
     store = Store(args.dir, create=False)
     meta = store.read_meta()
-    df = store.load()
-    df = df[(df["row"] == "total") & (df["status"] == "ok")]
+    df = store.read(None, totals=True, ok_only=True).to_pandas()  # total rows only (no op-kind rows)
     if not args.all:
         df = feasible(df, meta.get("constraints", []))
     objs = parse_objectives(args.objectives) if args.objectives else dict(meta.get("objectives") or {})

@@ -27,7 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
             "  tasim plot results/quickstart --kind heatmap --value utilization\n"
             "  tasim plot results/quickstart --kind breakdown --model bert-base\n"
             "  tasim plot results/quickstart --kind accuracy\n"
-            "  tasim plot results/quickstart --kind report"
+            "  tasim plot results/quickstart --kind report      # + SVG and PDF of every report figure"
         ),
         formatter_class=helpfmt(),
     )
@@ -47,6 +47,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", default=None, help="only this model's points")
     p.add_argument("--points", default=None, help="breakdown: comma-separated point_ids (default: the front)")
     p.add_argument("-o", "--out", default=None, metavar="STEM", help="output path without suffix (default: DIR/KIND)")
+    p.add_argument("--formats", default="png,svg,pdf", metavar="LIST",
+                   help="figure files to write (default png,svg,pdf; `tasim sweep` writes the report's PNGs only, "
+                        "`--kind report` here adds the vector versions)")
     p.set_defaults(func=run)
 
 
@@ -55,19 +58,20 @@ def run(args: argparse.Namespace) -> int:
 
     from sweeps import plots
     from sweeps.pareto import pareto_front, parse_objectives
-    from sweeps.report import _color_axis, feasible, usable_objectives, with_metrics, write_report
-    from sweeps.store import Store
+    from sweeps.report import _color_axis, analyse, usable_objectives, with_metrics, write_report
     from workloads.errors import InputError
 
+    formats = tuple(f".{f.strip().lstrip('.')}" for f in args.formats.split(",") if f.strip())
+    bad = [f for f in formats if f not in (".png", ".svg", ".pdf")]
+    if bad or not formats:
+        raise InputError(f"{args.formats!r} (allowed: a comma-separated list of png, svg, pdf)", key="--formats")
     if args.kind == "report":
-        paths = write_report(args.dir)
+        paths = write_report(args.dir, formats=formats)
         print(f"wrote {paths['html']} and {paths['md']}")
         return 0
-    store = Store(args.dir, create=False)
-    meta = store.read_meta()
-    all_rows = store.load()
-    df = all_rows[(all_rows["row"] == "total") & (all_rows["status"] == "ok")]
-    df = feasible(df, meta.get("constraints", []))
+    a = analyse(args.dir)  # feasible points (a uniform sample plus every front point on large sweeps)
+    store, meta = a["store"], a["meta"]
+    df = a["feasible"]
     if args.model:
         if args.model not in set(df["model"]):
             raise InputError(f"{args.model!r} is not in this sweep (allowed: {', '.join(sorted(set(df['model'])))})",
@@ -89,30 +93,31 @@ def run(args: argparse.Namespace) -> int:
         names = list(objs)
         x = parse_objectives(args.x) if args.x else {names[0]: objs[names[0]]}
         y = parse_objectives(args.y) if args.y else {names[1]: objs[names[1]]} if len(names) > 1 else {"energy_pj": "min"}
-        out = plots.plot_pareto(df, {**x, **y}, stem, color_by=color)
+        out = plots.plot_pareto(df, {**x, **y}, stem, color_by=color, formats=formats)
     elif args.kind == "matrix":
         o = parse_objectives(args.objectives) if args.objectives else objs
-        out = plots.plot_matrix(df, o, stem, color_by=color, by=by)
+        out = plots.plot_matrix(df, o, stem, color_by=color, by=by, formats=formats)
     elif args.kind == "parallel":
         o = parse_objectives(args.objectives) if args.objectives else objs
-        out = plots.plot_parallel(df, o, stem, color_by=color, by=by)
+        out = plots.plot_parallel(df, o, stem, color_by=color, by=by, formats=formats)
     elif args.kind == "breakdown":
         if args.points:
             ids = [p.strip() for p in args.points.split(",")]
         else:
             front = pareto_front(df, objs, by="model" if df["model"].nunique() > 1 else None)
             ids = front.sort_values(next(iter(objs)))["point_id"].tolist()[:12]
-        out = plots.plot_breakdown(all_rows, ids, stem, mode=args.mode)
+        out = plots.plot_breakdown(store.read(None, point_ids=ids).to_pandas(), ids, stem, mode=args.mode,
+                                   formats=formats)
     elif args.kind == "heatmap":
         if args.value not in df.columns:
             raise InputError(f"unknown column {args.value!r}", key="--value")
         sense = objs.get(args.value, "max" if args.value in ("utilization", "tops_per_w", "tokens_per_s") else "min")
-        out = plots.plot_heatmap(df, stem, value=args.value, sense=sense)
+        out = plots.plot_heatmap(df, stem, value=args.value, sense=sense, formats=formats)
     else:
         q = args.quality or ("accuracy_published" if "accuracy_published" in df and df["accuracy_published"].notna().any()
                              else "fidelity_minilm")
         if q not in df.columns:
             raise InputError(f"unknown column {q!r}", key="--quality")
-        out = plots.plot_accuracy(df, stem, quality=q)
+        out = plots.plot_accuracy(df, stem, quality=q, formats=formats)
     print("wrote " + " and ".join(str(p) for p in out))
     return 0
