@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from sweeps.spec import content_hash
-from sweeps.workload_build import WorkloadKey, build_workload_cached
+from sweeps.workload_build import WorkloadKey, build_workload_cached, identity
 
 # Arch fields every row carries (whatever the axes), so plots can always group by them.
 ARCH_INFO_COLUMNS: tuple[str, ...] = (
@@ -74,31 +74,9 @@ def tasim_build() -> str:
 
 def point_id(arch_dict: dict[str, Any], workload: WorkloadKey, engine: str, evaluator: str = "") -> str:
     """Content hash of (arch, workload, recipe, engine, tasim build) -- the store's primary key."""
-    wl = workload.as_dict()
-    wl["recipe_content"] = _recipe_fingerprint(workload.recipe)
-    if workload.file:
-        wl["file_content"] = _file_fingerprint(workload.file)
-    else:
-        wl.pop("file", None)
+    wl = identity(workload)
     return content_hash({"arch": arch_dict, "workload": wl, "engine": engine, "version": tasim_build(),
                          "evaluator": evaluator})
-
-
-@lru_cache(maxsize=256)
-def _file_fingerprint(path: str) -> str:
-    return content_hash(Path(path).read_bytes().hex()) if Path(path).exists() else ""
-
-
-@lru_cache(maxsize=256)
-def _recipe_fingerprint(recipe: str) -> str:
-    parts = []
-    for name in recipe.split("+"):
-        p = Path(name)
-        if p.suffix in (".yaml", ".yml") and p.exists():
-            parts.append(content_hash(p.read_text()))
-        else:
-            parts.append(name)
-    return "+".join(parts)
 
 
 # ---- workload construction -------------------------------------------------------------------------
@@ -322,7 +300,7 @@ class _Rows:
         cols: dict[str, Any] = {"point_id": pa.array([self.all_pids[i] for i in self.order], pa.string())}
         wl = wk.as_dict()
         for c in WORKLOAD_COLUMNS:
-            typ = pa.string() if c in ("model", "phase", "recipe") else (pa.float64() if c == "context" else pa.int64())
+            typ = pa.string() if c in ("model", "phase", "recipe", "file") else (pa.float64() if c == "context" else pa.int64())
             cols[c] = pa.array([wl[c]] * n, typ)
         cols["engine"] = pa.array([plan.engine] * n, pa.string())
         cols["arch"] = pa.array([plan.arch_name] * n, pa.string())

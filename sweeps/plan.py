@@ -27,8 +27,7 @@ from typing import Any
 
 import numpy as np
 
-#: largest grid ``strategy: grid`` accepts (design points); bigger grids are refused with a suggestion
-MAX_GRID_POINTS = 100_000_000
+from sweeps.spec import MAX_GRID_POINTS  # noqa: F401  (re-exported: the grid limit)
 
 _SENTINEL_RE = re.compile(r'"\\u0000(\d+)\\u0000"')
 
@@ -122,7 +121,7 @@ class Plan:
     """Index space of a sweep (see the module docstring); picklable, a few KiB."""
 
     def __init__(self, sweep: Any, engine: str, build: str) -> None:
-        from sweeps.evaluate import _recipe_fingerprint
+        from sweeps.workload_build import identity
 
         self.name = sweep.spec.name
         self.engine = engine
@@ -146,8 +145,7 @@ class Plan:
         self._frag = [[[_json(v) for _, v in combo] for combo in dim] for dim in self.dims]
         self._templates: list[tuple[list[str], list[int]]] = []
         for wk in self.workloads:
-            wl = wk.as_dict()
-            wl["recipe_content"] = _recipe_fingerprint(wk.recipe)
+            wl = identity(wk)
             text = _json({"arch": arch_t, "workload": wl, "engine": engine, "version": build,
                           "evaluator": self.evaluator})
             pieces = _SENTINEL_RE.split(text)

@@ -18,8 +18,8 @@ import pandas as pd
 import yaml
 
 from sweeps import plots
-from sweeps.spec import parse_constraint
 from sweeps.store import Store
+from sweeps.summary import feasible, with_metrics  # noqa: F401  (here since the metric registry)
 
 WORKLOAD_GROUP = ["model", "seq_len", "phase"]
 MAX_TABLE_ROWS = 40
@@ -51,24 +51,6 @@ def usable_objectives(df: pd.DataFrame, objectives: dict[str, str]) -> dict[str,
     ``df`` must already hold expression columns (:func:`with_metrics`)."""
     out = {k: v for k, v in objectives.items() if k in df.columns and df[k].notna().any()}
     return out or {k: v for k, v in {"latency_s": "min", "energy_pj": "min"}.items() if k in df.columns}
-
-
-def with_metrics(df: pd.DataFrame, names: Any = ()) -> pd.DataFrame:
-    """``df`` plus every derived metric its columns allow and the expression columns ``names``
-    (simulator/metrics.py); names that cannot be computed from these rows are skipped."""
-    from simulator.metrics import add_columns, is_known
-
-    return add_columns(df, [n for n in names if n not in df.columns and is_known(n, df.columns)])
-
-
-def feasible(df: pd.DataFrame, constraints: list[str]) -> pd.DataFrame:
-    mask = np.ones(len(df), dtype=bool)
-    parsed = [parse_constraint(text, source=None, key="constraints") for text in constraints]
-    df = with_metrics(df, [c.column for c in parsed])
-    for c in parsed:
-        if c.column in df.columns:
-            mask &= c.mask(df[c.column].to_numpy(dtype=float))
-    return df[mask]
 
 
 def analyse(out_dir: str | Path, *, cloud_cap: int | None = None) -> dict[str, Any]:

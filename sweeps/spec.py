@@ -11,9 +11,7 @@ error is a one-line :class:`InputError` naming the file and the key.
 from __future__ import annotations
 
 import functools
-import hashlib
 import itertools
-import json
 import math
 import operator
 import re
@@ -23,7 +21,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from sweeps.workload_build import WorkloadKey, build_workload_cached, load_recipes
+from sweeps.workload_build import WorkloadKey, build_workload_cached, content_hash, load_recipes  # noqa: F401
 from workloads.errors import InputError
 from workloads.schema import from_dict, load_yaml, spec_field
 
@@ -31,7 +29,9 @@ from workloads.schema import from_dict, load_yaml, spec_field
 # label), the workload columns and the spec's axes; objectives and constraints may also be
 # arithmetic expressions of them ('energy_pj / new_tokens').
 WORKLOAD_VALUE_COLUMNS: tuple[str, ...] = ("seq_len", "batch", "context", "new_tokens", "image_size")
-PE_ARRAY_AXIS = "pe_array"  # the synthetic axis name for (PE count, aspect ratio)
+PE_ARRAY_AXIS = "pe_array"
+#: largest grid ``strategy: grid`` accepts (design points); bigger grids are refused with a suggestion
+MAX_GRID_POINTS = 100_000_000  # the synthetic axis name for (PE count, aspect ratio)
 
 _CONSTRAINT_RE = re.compile(r"^\s*(.+?)\s*(<=|>=|<|>|==|!=)\s*([-+]?(?:[0-9.]+(?:[eE][-+]?[0-9]+)?|inf))\s*$")
 _OPS = {"<=": operator.le, ">=": operator.ge, "<": operator.lt, ">": operator.gt, "==": operator.eq,
@@ -393,9 +393,7 @@ class Sweep:
 
 
 def check_grid_size(sweep: Sweep) -> None:
-    """Refuse a grid above ``sweeps.plan.MAX_GRID_POINTS`` with its size and what to do instead."""
-    from sweeps.plan import MAX_GRID_POINTS
-
+    """Refuse a grid above :data:`MAX_GRID_POINTS` with its size and what to do instead."""
     n = sweep.grid_size()
     if sweep.spec.strategy.kind == "grid" and n > MAX_GRID_POINTS:
         widest = max(sweep.axis_values.items(), key=lambda kv: len(kv[1]), default=(None, []))
@@ -486,9 +484,3 @@ def load_sweep(path: str | Path, *, workload_files: tuple[str, ...] = ()) -> Swe
 def sweep_from_dict(data: dict[str, Any], *, source: str = "<spec>") -> Sweep:
     spec = from_dict(SweepSpec, data, source=source)
     return Sweep(spec, source=source)
-
-
-def content_hash(obj: Any) -> str:
-    """A stable 16-hex-digit hash of a JSON-able object (sorted keys, floats by repr)."""
-    text = json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]

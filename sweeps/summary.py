@@ -23,9 +23,28 @@ import numpy as np
 import pandas as pd
 
 from sweeps.pareto import pareto_front
+from sweeps.spec import parse_constraint
 
 CLOUD_CAP = 20_000  # feasible points drawn in figures (plus every front point)
 WORKLOAD_GROUP = ["model", "seq_len", "phase"]
+
+
+def with_metrics(df: pd.DataFrame, names: Any = ()) -> pd.DataFrame:
+    """``df`` plus every derived metric its columns allow and the expression columns ``names``
+    (simulator/metrics.py); names that cannot be computed from these rows are skipped."""
+    from simulator.metrics import add_columns, is_known
+
+    return add_columns(df, [n for n in names if n not in df.columns and is_known(n, df.columns)])
+
+
+def feasible(df: pd.DataFrame, constraints: list[str]) -> pd.DataFrame:
+    mask = np.ones(len(df), dtype=bool)
+    parsed = [parse_constraint(text, source=None, key="constraints") for text in constraints]
+    df = with_metrics(df, [c.column for c in parsed])
+    for c in parsed:
+        if c.column in df.columns:
+            mask &= c.mask(df[c.column].to_numpy(dtype=float))
+    return df[mask]
 
 
 def _keyed(df: pd.DataFrame) -> np.ndarray:
@@ -55,8 +74,6 @@ class StoreSummary:
 
     # ---- one part ------------------------------------------------------------------------------------
     def add(self, tot: pd.DataFrame) -> None:
-        from sweeps.report import feasible, with_metrics
-
         err = tot[tot["status"] == "error"] if "status" in tot else tot.iloc[0:0]
         ok = tot[tot["status"] == "ok"] if "status" in tot else tot
         self.n_err += len(err)
@@ -151,8 +168,6 @@ def usable_objectives(store: Any, objectives: dict[str, str]) -> dict[str, str]:
     """The objectives with at least one value among the ok total rows (e.g. accuracy_published is NaN
     where no paper reports the pair): a pass over only the columns they need."""
     from simulator.metrics import expr_columns
-    from sweeps.report import with_metrics
-
     need: set[str] = {"status"}
     for name in objectives:
         try:

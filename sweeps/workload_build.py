@@ -6,8 +6,11 @@ imports the other for it.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 
@@ -62,3 +65,38 @@ def build_workload_cached(key: WorkloadKey) -> Any:
     if key.recipe in ("", "none"):
         return build_workload(key.model, **kwargs)
     return apply_recipe(key.model, key.recipe, **kwargs)
+
+
+def identity(key: WorkloadKey) -> dict[str, Any]:
+    """The workload part of a point id: the key, with the content of recipe and workload files."""
+    wl = key.as_dict()
+    wl["recipe_content"] = recipe_fingerprint(key.recipe)
+    if key.file:
+        wl["file_content"] = file_fingerprint(key.file)
+    else:
+        wl.pop("file", None)
+    return wl
+
+
+@lru_cache(maxsize=256)
+def file_fingerprint(path: str) -> str:
+    return content_hash(Path(path).read_bytes().hex()) if Path(path).exists() else ""
+
+
+@lru_cache(maxsize=256)
+def recipe_fingerprint(recipe: str) -> str:
+    """A recipe as it enters a point id: shipped names as they are, YAML files by their content."""
+    parts = []
+    for name in recipe.split("+"):
+        p = Path(name)
+        if p.suffix in (".yaml", ".yml") and p.exists():
+            parts.append(content_hash(p.read_text()))
+        else:
+            parts.append(name)
+    return "+".join(parts)
+
+
+def content_hash(obj: Any) -> str:
+    """A stable 16-hex-digit hash of a JSON-able object (sorted keys, floats by repr)."""
+    text = json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
