@@ -135,3 +135,27 @@ def test_shipped_spec_by_name_from_any_directory(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     for name in ("quickstart", "llm-decode"):
         assert load_sweep(name).spec.name == name
+
+
+def test_plan_point_ids_equal_the_content_hash_of_the_full_mapping():
+    """Template ids (sweeps/plan.py) are byte for byte sweeps.evaluate.point_id of the resolved arch mapping."""
+    import numpy as np
+
+    from sweeps.evaluate import point_id, tasim_build
+    from sweeps.plan import Plan
+    from sweeps.spec import DesignPoint
+
+    s = sweep_from_dict({
+        "name": "ids", "base": {"arch": "gemmini", "set": {"dram.kind": "lpddr4"}},
+        "pe_array": {"pes": [256, 1024], "aspect": [0.25, 1]},
+        "axes": {"pe.precision_mode": ["fixed", "bit_serial"], "dram.bytes_per_cycle": [16, 64.5],
+                 "array.freq_mhz": [500, 1000]},
+        "workloads": {"models": ["bert-base", "distilbert"], "seq_lens": [64]}, "recipes": ["w8a8", "none"],
+    })
+    plan = Plan(s, "analytical", tasim_build())
+    archs = np.arange(plan.n_archs)
+    for w, wk in enumerate(plan.workloads):
+        hexes, ints = plan.point_ids(w, archs)
+        for a, h, i in zip(archs, hexes, ints):
+            want = point_id(s.arch_dict(DesignPoint(s.arch_at(int(a)), wk)), wk, "analytical", "")
+            assert h == want and int(i) == int(want, 16)
