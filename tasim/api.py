@@ -156,7 +156,7 @@ class SweepResult:
     ``.front(objectives=None, by=None)``, ``.plot(kind, ...)``, ``.report()`` and an HTML display."""
 
     def __init__(self, out_dir: str | Path, summary: Any = None) -> None:
-        self.dir = Path(out_dir)
+        self.dir = Path(out_dir).resolve()
         self.run_summary = summary
 
     @property
