@@ -67,6 +67,7 @@ def run_gemm(
 
         r = analyze_gemms(m, n, k, arch, a_bytes=a_bytes, b_bytes=b_bytes, out_bytes=out_bytes, timing=timing)
     elapsed = time.perf_counter() - t0
+    energy = _energy_pj(arch, r, a_bytes=a_bytes, b_bytes=b_bytes, freq_hz=a.freq_mhz * 1e6)
     v = {key: val[0].item() for key, val in r.items()}
     mp = map_gemm(m, n, k, a.rows, a.cols, a.dataflow)
     return {
@@ -94,8 +95,32 @@ def run_gemm(
                               "ofmap": _num(v["peak_ofmap_bytes"])},
         "dram_bytes_per_cycle": arch.dram_bytes_per_cycle,
         "latency_s": int(v["total_cycles"]) / (a.freq_mhz * 1e6),
-        "elapsed_s": elapsed,
+        "energy_pj": sum(energy.values()),
+        "energy_breakdown_pj": energy,
+        "elapsed_s": elapsed,  # the simulator's own run time (wall clock), not the GEMM's
     }
+
+
+def _energy_pj(arch: ArchSpec, r: dict[str, Any], *, a_bytes: float, b_bytes: float, freq_hz: float) -> dict[str, float]:
+    """Energy of the GEMM by component, with the coefficients ``simulate`` uses (docs/energy.md): integer
+    operands of ``8 * bytes`` bits on the arch's PEs, no sparsity, leakage over the GEMM's latency."""
+    import numpy as np
+
+    from simulator.energy import gemm_energy_pj, leakage_pj, node_factor
+    from simulator.precision import KIND_CODE, mac_energy_pj, operand_bits
+
+    pe = arch.pe
+    kind = np.array([KIND_CODE["int"]])
+    a_bits = operand_bits(np.array([max(1, round(8 * a_bytes))]), kind, pe)
+    b_bits = operand_bits(np.array([max(1, round(8 * b_bytes))]), kind, pe)
+    mac_pj = mac_energy_pj(a_bits, b_bits, KIND_CODE[pe.number_kind], pe, arch.energy, arch.array.dataflow)
+    dram = sum(np.asarray(r[k], dtype=np.float64) for k in ("dram_ifmap_read_bytes", "dram_filter_read_bytes",
+                                                             "dram_ofmap_read_bytes", "dram_ofmap_write_bytes"))
+    e = gemm_energy_pj(arch, r, macs_executed=np.asarray(r["macs"], dtype=np.float64),
+                       mac_pj=mac_pj * node_factor(arch), a_bits=a_bytes * 8.0, b_bits=b_bytes * 8.0, dram_bytes=dram)
+    out = {c: float(np.asarray(v).sum()) for c, v in e.items()}
+    out["leakage"] = leakage_pj(arch, float(np.asarray(r["total_cycles"])[0]) / freq_hz)
+    return out
 
 
 def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:

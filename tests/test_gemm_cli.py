@@ -91,3 +91,28 @@ def test_scalesim_command_cycle_engine_equals_analytical(tmp_path: Path) -> None
     assert reports["cycle"] == reports["analytical"]
     header, rows = reports["cycle"]
     assert all(dict(zip(header, r))["Stall Cycles"] == "0" for r in rows)
+
+
+@pytest.mark.parametrize("arch_name", ["edge-32", "tpuv1", "hbm-128"])
+def test_gemm_latency_and_energy_equal_simulate_of_the_same_gemm(arch_name) -> None:
+    from simulator.run import simulate
+    from workloads.ir import GemmOp, TensorSpec, Workload
+
+    arch = load_arch(arch_name)
+    g = run_gemm(arch, 128, 3072, 768)
+    int8 = TensorSpec(bits=8, kind="int")
+    w = Workload(name="one", ops=(GemmOp(name="g", m=128, n=3072, k=768, a=int8, b=int8, out=int8),))
+    t = simulate(w, arch).totals
+    assert g["total_cycles"] == t["cycles"] and g["latency_s"] == pytest.approx(t["latency_s"], rel=1e-12)
+    assert g["energy_pj"] == pytest.approx(t["energy_pj"], rel=1e-9)
+    for comp, e in g["energy_breakdown_pj"].items():
+        assert e == pytest.approx(t["energy_breakdown_pj"][comp], rel=1e-9, abs=1e-6), comp
+
+
+def test_gemm_table_labels_its_own_run_time(capsys) -> None:
+    assert main(["gemm", "--arch", "edge-32", "--m", "128", "--n", "3072", "--k", "768"]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert lines[2].startswith("latency") and " ms at 500 MHz" in lines[2]
+    assert lines[3].startswith("energy") and " mJ " in lines[3]
+    assert "elapsed" not in out and "tasim's own run time" in lines[-1]
