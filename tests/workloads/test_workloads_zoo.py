@@ -10,7 +10,8 @@ from workloads.errors import InputError
 from workloads.zoo import build_workload, list_models, load_model_config, param_count
 
 EXPECTED = [
-    "albert-base", "bert-base", "bert-large", "deit-b", "deit-s", "deit-ti", "distilbert", "gpt2", "gpt2-large",
+    "albert-base", "bert-base", "bert-large", "deit-b", "deit-b-distilled", "deit-s", "deit-s-distilled", "deit-ti",
+    "deit-ti-distilled", "distilbert", "gpt2", "gpt2-large",
     "gpt2-medium", "gpt2-xl", "llama2-7b", "llama3-8b", "minilm-l6", "mobilebert", "opt-1.3b", "opt-125m",
     "tinybert-4", "tinybert-6", "vit-b16", "vit-l16",
 ]
@@ -62,8 +63,9 @@ def test_vit_b16_macs() -> None:
     assert w.macs / 1e9 == pytest.approx(17.56, abs=0.01)
     assert w.seq_len == 197 and w.image_size == 224
     assert w.macs_by_kind()["patch_embed"] == 196 * 768 * 3 * 16 * 16
-    deit = build_workload("deit-b")
+    deit = build_workload("deit-b-distilled")
     assert deit.seq_len == 198  # [CLS] + distillation token
+    assert build_workload("deit-b").seq_len == 197  # the original DeiT: [CLS] only, as ViT
     assert build_workload("vit-b16", image_size=384).seq_len == 577
 
 
@@ -158,3 +160,17 @@ def test_model_yaml_files_are_validated(tmp_path) -> None:  # type: ignore[no-un
     bad.write_text(good.read_text().replace("kv_heads: 2", "kv_heads: 3"))
     with pytest.raises(InputError, match="kv_heads"):
         build_workload(str(bad))
+
+
+def test_deit_names_are_the_original_models_distilled_ones_have_their_own():
+    """DeiT paper (Touvron et al., ICML 2021), Table 1: DeiT-Ti 5M, DeiT-S 22M, DeiT-B 86M parameters for the
+    original models; the Hugging Face checkpoints facebook/deit-*-patch16-224 are ViTForImageClassification
+    (counts equal `transformers`, tests/workloads/test_workloads_selfcheck_torch.py); the distilled variants
+    (distillation token, two heads) are DeiTForImageClassificationWithTeacher."""
+    assert param_count("deit-s") == 22_050_664 and param_count("deit-s-distilled") == 22_436_432
+    assert param_count("deit-ti") == 5_717_416 and param_count("deit-ti-distilled") == 5_910_800
+    assert param_count("deit-b") == 86_567_656 and param_count("deit-b-distilled") == 87_338_192
+    assert not load_model_config("deit-s").distill_token and load_model_config("deit-s-distilled").distill_token
+    assert load_model_config("facebook/deit-small-patch16-224").name == "deit-s"
+    assert load_model_config("facebook/deit-small-distilled-patch16-224").name == "deit-s-distilled"
+    assert round(build_workload("deit-s").macs / 1e9, 1) == 4.6  # the paper's "4.6 GFLOPs" (MACs)
