@@ -132,8 +132,10 @@ _DEFS: tuple[Metric, ...] = (
        doc="mean cosine similarity of all-MiniLM-L6-v2 sentence embeddings, recipe vs dense (a proxy measured "
            "on MiniLM only, the same for every model; workloads/fidelity.py)"),
     _m("accuracy_published", "%", "published accuracy", "max",
-       doc="the accuracy a paper reports for this (model, compression) pair; NaN where none is tabulated "
-           "(workloads/data/published_accuracy.yaml)"),
+       doc="the accuracy a paper reports for this (model, compression) pair (task and citation in accuracy_source); "
+           "NaN where none is tabulated (workloads/data/published_accuracy.yaml)"),
+    _m("perplexity_published", "", "published perplexity", "min",
+       doc="the perplexity a paper reports for this (LLM, compression) pair; NaN where none is tabulated"),
 )
 
 METRICS: dict[str, Metric] = {m.name: m for m in _DEFS}

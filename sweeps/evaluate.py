@@ -98,9 +98,24 @@ def recipe_fidelity_minilm(recipe: str) -> float:
     return math.nan if value is None else float(value)
 
 
-def quality_columns(wl: WorkloadKey) -> dict[str, float]:
-    """Quality figures of a workload that are looked up, not simulated (docs/sweeps.md)."""
-    return {"fidelity_minilm": recipe_fidelity_minilm(wl.recipe)}
+@lru_cache(maxsize=256)
+def published_columns(model: str, recipe: str) -> tuple[float, float, str]:
+    """(accuracy_published, perplexity_published, accuracy_source) of a (model, recipe) pair."""
+    from workloads.published import published
+
+    row = published(model, recipe)
+    if row is None:
+        return math.nan, math.nan, ""
+    if row.is_perplexity:
+        return math.nan, row.value, row.citation()
+    return row.value, math.nan, row.citation()
+
+
+def quality_columns(wl: WorkloadKey) -> dict[str, Any]:
+    """Quality figures of a workload that are looked up, not simulated (docs/metrics.md)."""
+    acc, ppl, src = published_columns(wl.model, wl.recipe)
+    return {"fidelity_minilm": recipe_fidelity_minilm(wl.recipe), "accuracy_published": acc,
+            "perplexity_published": ppl, "accuracy_source": src}
 
 
 def simulate_point(arch: Any, workload: WorkloadKey, engine: str) -> tuple[dict[str, Any], pd.DataFrame | None]:

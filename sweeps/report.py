@@ -94,6 +94,21 @@ def _color_axis(meta: dict[str, Any], df: pd.DataFrame) -> str | None:
     return None
 
 
+def published_note(ok: pd.DataFrame) -> str:
+    """Which (model, recipe) pairs have a published quality figure (workloads/data/published_accuracy.yaml)."""
+    if not {"model", "recipe"} <= set(ok.columns) or "accuracy_source" not in ok.columns or len(ok) == 0:
+        return ""
+    pairs = ok.groupby(["model", "recipe"], sort=True)["accuracy_source"].first()
+    have = [f"{m} + {r}" for (m, r), src in pairs.items() if isinstance(src, str) and src]
+    missing = [f"{m} + {r}" for (m, r), src in pairs.items() if not (isinstance(src, str) and src)]
+    text = f"published quality (accuracy_published / perplexity_published): {len(have)} of {len(pairs)} (model, recipe) pairs"
+    if have:
+        text += " have a figure (" + "; ".join(have) + ")"
+    if missing:
+        text += "; no published figure (NaN, never on a front that uses it) for " + "; ".join(missing)
+    return text
+
+
 def front_description(a: dict[str, Any]) -> str:
     """Which front the report's table and front.csv hold (objectives; per workload or pooled)."""
     objs = ", ".join(f"{k} ({v})" for k, v in a["objectives"].items())
@@ -190,8 +205,10 @@ def _front_table(a: dict[str, Any]) -> pd.DataFrame:
     cols = [c for c in ["model", "seq_len", "phase", "recipe"] if c in front and front[c].nunique() > 0]
     cols += [c for c in meta.get("axis_columns", []) if c in front and c not in cols]
     cols += [c for c in a["objectives"] if c not in cols]
-    cols += [c for c in ("area_mm2", "power_w", "utilization", "accuracy_published", "fidelity_minilm")
-             if c in front and c not in cols]
+    cols += [c for c in ("area_mm2", "power_w", "utilization", "accuracy_published", "perplexity_published",
+                         "fidelity_minilm") if c in front and c not in cols and front[c].notna().any()]
+    if any(c in a["objectives"] for c in ("accuracy_published", "perplexity_published")) and "accuracy_source" in front:
+        cols.append("accuracy_source")
     t = front[cols]
     if len(t) > MAX_TABLE_ROWS:
         t = t.iloc[np.linspace(0, len(t) - 1, MAX_TABLE_ROWS).astype(int)]
@@ -218,6 +235,9 @@ def write_report(out_dir: str | Path, *, formats: tuple[str, ...] = REPORT_FORMA
     ]
     summary.append(f"- front: the {front_description(a)}; figures name their own fronts (a 2-D panel shows "
                    "the front of its pair of objectives)")
+    note = published_note(a["totals"])
+    if note:
+        summary.append(f"- {note}")
     best_rows = []
     for col, sense, r in a["best"]:
         from simulator.metrics import get

@@ -113,3 +113,40 @@ def test_display_frame_scales_to_human_units_with_unit_in_header():
                                  "energy: dram (mJ)"]
     assert out.iloc[0].tolist() == ["m", 2.0, 3.0, 5.0, 50.0, 1.0]
     assert df["latency_s"].iloc[0] == 0.002  # the stored frame is untouched
+
+
+def test_published_accuracy_rows_carry_citations_and_say_where_none_exists():
+    from workloads.published import published, table
+
+    assert all(r.source and r.verified in ("repository", "secondary", "unchecked") for r in table())
+    q8 = published("bert-base", "w8a8")
+    assert q8 is not None and q8.value == 87.74 and "Q8BERT" in q8.source and not q8.is_perplexity
+    assert published("bert-base", "none").value == 88.5 and published("bert-base", "fp16").value == 88.5
+    awq = published("llama2-7b", "w4a16")
+    assert awq.is_perplexity and awq.value == 5.60 and published("llama2-7b", "fp16").value == 5.47
+    assert published("deit-s", "none").value == 79.9 and published("deit-s-distilled", "none").value == 81.2
+    assert published("bert-base", "prune-70") is None and published("gpt2", "none") is None
+    # one task and metric per model, so a model's figures compare with each other
+    by_model: dict = {}
+    for r in table():
+        by_model.setdefault(r.model, set()).add((r.task, r.metric))
+    assert all(len(v) == 1 for v in by_model.values())
+
+
+def test_sweep_uses_published_accuracy_and_reports_missing_pairs(tmp_path):
+    import yaml
+
+    import sweeps
+    from sweeps.cli import main
+
+    spec = {"name": "acc", "base": {"arch": "edge-32"}, "axes": {"array.rows": [16, 32]},
+            "workloads": {"models": ["bert-base"], "seq_lens": [64]}, "recipes": ["none", "w8a8", "prune-70"],
+            "objectives": {"latency_s": "min", "accuracy_published": "max"}}
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
+    assert main(["sweep", str(tmp_path / "s.yaml"), "-o", str(tmp_path / "o"), "--workers", "1", "--quiet"]) == 0
+    tot = sweeps.load_totals(tmp_path / "o")
+    acc = tot.groupby("recipe")["accuracy_published"].first()
+    assert acc["none"] == 88.5 and acc["w8a8"] == 87.74 and math.isnan(acc["prune-70"])
+    assert "Q8BERT" in tot[tot.recipe == "w8a8"]["accuracy_source"].iloc[0]
+    report = (tmp_path / "o" / "report.md").read_text()
+    assert "2 of 3 (model, recipe) pairs" in report and "no published figure" in report and "bert-base + prune-70" in report
