@@ -228,9 +228,12 @@ def plot_pareto(
     n = len(groups)
     fig, axes = plt.subplots(1, n, figsize=(6.4 * n, 5.2), squeeze=False)
     colours = colour_table(d, color_by)
+    on_front: list = []
     for ax, (name, g) in zip(axes[0], groups):
         ax.scatter(g[x], g[y], s=5, c="0.75", alpha=0.5, lw=0, rasterized=True, label=f"all points ({len(g):,})")
         front = pareto_front(g, {x: sx, y: sy}).sort_values(x)
+        if colours:
+            on_front += list(front[color_by].dropna())
         ax.plot(front[x], front[y], drawstyle=_steps(sx), color="k", lw=1.2, zorder=3, label="Pareto front")
         rgba = colours.rgba(front[color_by]) if colours else np.tile(matplotlib.colors.to_rgba("tab:red"), (len(front), 1))
         _rings(ax, front[x].to_numpy(float), front[y].to_numpy(float), rgba)
@@ -240,10 +243,9 @@ def plot_pareto(
         ax.grid(True, which="major", alpha=0.3)
         ax.set_title(("" if name is None else f"{name}\n") + f"front of this pair: {len(front)} points", fontsize=10)
         ax.legend(fontsize=8, loc="lower right" if sy == "max" else "upper right", framealpha=0.85)
-    if colours:
-        present = list(pd.unique(d[color_by].dropna()))
-        colours.legend(axes[0, -1], present, fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0),
-                       title_fontsize=8)
+    if colours:  # the values on some panel's front, in the colours every panel uses
+        colours.legend(axes[0, -1], list(dict.fromkeys(on_front)), fontsize=8, loc="upper left",
+                       bbox_to_anchor=(1.02, 1.0), title_fontsize=8)
     per = facet if n > 1 else None
     fig.suptitle((f"{title}\n" if title else "") + f"2-objective Pareto front of {short(x)} ({sx}) vs "
                  f"{short(y)} ({sy}), " + (f"one per {per}" if per else "pooled"), fontsize=11)
@@ -290,7 +292,7 @@ def plot_matrix(df: pd.DataFrame, objectives: Mapping[str, str], stem: str | Pat
             plt.setp(ax.get_xticklabels(), rotation=30, ha="right")
     if colours:
         _fig_legend(fig, colours, front)
-    scope = f"per {by}" if by else "pooled"
+    scope = f"per {', '.join([by] if isinstance(by, str) else by)}" if by else "pooled"
     fig.suptitle(f"{len(d):,} design points; coloured: the {k}-objective Pareto front ({scope}) of "
                  + ", ".join(f"{short(c)} ({objectives[c]})" for c in cols) + f", {len(front)} points", fontsize=10)
     fig.tight_layout()
@@ -364,7 +366,7 @@ def plot_parallel(df: pd.DataFrame, objectives: Mapping[str, str], stem: str | P
     ax.set_ylabel("better  →")
     if colours:
         _fig_legend(fig, colours, front)
-    scope = f"per {by}" if by else "pooled"
+    scope = f"per {', '.join([by] if isinstance(by, str) else by)}" if by else "pooled"
     ax.set_title(f"{k}-objective Pareto front ({scope}): {len(front)} of {len(d):,} points coloured", fontsize=10)
     fig.tight_layout()
     return save(fig, stem, formats)
