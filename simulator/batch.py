@@ -150,7 +150,7 @@ class BatchResult:
         """(kinds, columns, sums[design, kind, column]) of every design."""
         return self.kinds, list(_KIND_COLS), self.kind_sums
 
-    def total_columns(self, quality: dict[str, float]) -> dict[str, np.ndarray]:
+    def total_columns(self, quality: dict[str, Any]) -> dict[str, np.ndarray]:
         """``sweeps.evaluate.total_row`` of every design as columns: the flat totals (breakdowns as
         ``energy_<c>_pj`` / ``area_<c>_mm2``), every derived metric of :mod:`simulator.metrics` (the
         registry's own formulas, evaluated on arrays) and the ``quality`` columns."""
@@ -165,8 +165,8 @@ class BatchResult:
         for key in _TOTAL_KEYS:
             out[key] = c[key]
         out = derive_columns(out)
-        for k, v in quality.items():
-            out[k] = np.full(self.n, v, dtype=np.float64)
+        for k, v in quality.items():  # numbers, or text such as the accuracy_source citation
+            out[k] = np.full(self.n, v, dtype=object if isinstance(v, str) else np.float64)
         return out
 
 

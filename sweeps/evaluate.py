@@ -343,7 +343,8 @@ class _Rows:
             names.update(dict.fromkeys(cols))
         out: dict[str, Any] = {}
         for c in names:
-            if any(c in row and not _is_number(row[c]) for _, row in self.point_figs):
+            if any(c in row and not _is_number(row[c]) for _, row in self.point_figs) or any(
+                    c in cols and np.asarray(cols[c]).dtype == object for _, _, cols in self.batch_figs):
                 values: list[Any] = [None] * n
                 for r, row in self.point_figs:
                     values[r] = row.get(c)

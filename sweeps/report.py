@@ -94,13 +94,27 @@ def _color_axis(meta: dict[str, Any], df: pd.DataFrame) -> str | None:
     return None
 
 
-def published_note(ok: pd.DataFrame) -> str:
-    """Which (model, recipe) pairs have a published quality figure (workloads/data/published_accuracy.yaml)."""
-    if not {"model", "recipe"} <= set(ok.columns) or "accuracy_source" not in ok.columns or len(ok) == 0:
+def published_note(meta: dict[str, Any]) -> str:
+    """Which (model, recipe) pairs of the spec have a published quality figure
+    (workloads/data/published_accuracy.yaml); decided from the spec, without reading the results."""
+    from workloads.errors import InputError
+    from workloads.published import published
+    from workloads.zoo import resolve_model_name
+
+    spec = meta.get("spec", {})
+    if spec.get("evaluator"):
         return ""
-    pairs = ok.groupby(["model", "recipe"], sort=True)["accuracy_source"].first()
-    have = [f"{m} + {r}" for (m, r), src in pairs.items() if isinstance(src, str) and src]
-    missing = [f"{m} + {r}" for (m, r), src in pairs.items() if not (isinstance(src, str) and src)]
+    names = []
+    for m in (spec.get("workloads") or {}).get("models") or []:
+        try:
+            names.append(resolve_model_name(str(m)))
+        except InputError:
+            continue
+    pairs = [(m, r) for m in names for r in (spec.get("recipes") or ["none"])]
+    if not pairs:
+        return ""
+    have = [f"{m} + {r}" for m, r in pairs if published(m, r) is not None]
+    missing = [f"{m} + {r}" for m, r in pairs if published(m, r) is None]
     text = f"published quality (accuracy_published / perplexity_published): {len(have)} of {len(pairs)} (model, recipe) pairs"
     if have:
         text += " have a figure (" + "; ".join(have) + ")"
@@ -235,7 +249,7 @@ def write_report(out_dir: str | Path, *, formats: tuple[str, ...] = REPORT_FORMA
     ]
     summary.append(f"- front: the {front_description(a)}; figures name their own fronts (a 2-D panel shows "
                    "the front of its pair of objectives)")
-    note = published_note(a["totals"])
+    note = published_note(meta)
     if note:
         summary.append(f"- {note}")
     best_rows = []
