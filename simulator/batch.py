@@ -26,12 +26,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from numba import njit
 
 from simulator.analytical import analyze_compute
 from simulator.arch import ArchSpec
 from simulator.area import area_breakdown_mm2
 from simulator.energy import COMPONENTS, dram_pj_per_bit, node_factor, sram_read_pj_per_bit
+from simulator.jit import njit
 from simulator.memory import best_loop, buffer_modes, cross_op_figures, timing_code
 from simulator.metrics import add_columns, derive
 from simulator.precision import KIND_CODE, mac_energy_pj, macs_per_pe_cycle, operand_bits

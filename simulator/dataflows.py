@@ -24,7 +24,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from numba import njit
+
+from simulator.jit import njit
 
 OS, WS, IS = 0, 1, 2
 #: dataflow names, index = code

@@ -15,7 +15,6 @@ Nothing per cycle is stored: only counters (the trace writer in ``trace.py`` is 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from simulator import results as R
 from simulator.dataflows import (
@@ -25,6 +24,7 @@ from simulator.dataflows import (
     geometry,
     wavefront_counts,
 )
+from simulator.jit import njit
 from simulator.memory.closed import best_loop
 from simulator.memory.tiles import (
     body_free_filter_bytes,

@@ -26,7 +26,8 @@ with the plain PE-by-PE kernels for valid and too-tight fold periods.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from simulator.jit import njit
 
 
 @njit(cache=True)

@@ -21,11 +21,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from numba import njit
 
 from simulator import results as R
 from simulator.cycle.engine import simulate_one
 from simulator.dataflows import IS, OS, T_PREFETCH, event_length, geometry, ports
+from simulator.jit import njit
 from simulator.memory.tiles import (
     buffer_modes,
     ceil_cycles,

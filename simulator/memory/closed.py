@@ -9,10 +9,10 @@ any number of folds. The cycle engine (``simulator.cycle``) steps the same rules
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from simulator import results as R
 from simulator.dataflows import free_loop_order, geometry
+from simulator.jit import njit
 from simulator.memory.crossop import cross_op_figures
 from simulator.memory.tiles import (
     buffer_modes,

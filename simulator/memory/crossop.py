@@ -3,9 +3,8 @@ docs/memory.md section 4b), from the tile rules; the cycle engine counts the sam
 
 from __future__ import annotations
 
-from numba import njit
-
 from simulator.dataflows import geometry
+from simulator.jit import njit
 from simulator.memory.tiles import (
     body_free_filter_bytes,
     ceil_cycles,

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import math
 
-from numba import njit
-
 from simulator.dataflows import (
     T_SCALESIM,
     T_SERIAL,
@@ -21,6 +19,7 @@ from simulator.dataflows import (
     scalesim_fold_cycles,
     tile_elems,
 )
+from simulator.jit import njit
 
 
 @njit(cache=True)

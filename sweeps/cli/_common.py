@@ -26,6 +26,16 @@ def add_arch_args(p: argparse.ArgumentParser, *, required: bool = True) -> None:
     )
 
 
+def one_shot(engine: str) -> None:
+    """A command that simulates a few GEMMs once: with the analytical engine, run the kernels as plain
+    Python (``simulator.jit``) instead of importing numba and loading compiled kernels (~0.8 s of
+    start-up for milliseconds of work). Call before importing simulator modules."""
+    if engine == "analytical":
+        from simulator.jit import use_python
+
+        use_python()
+
+
 def load_arch_from_args(args: argparse.Namespace) -> Any:
     from simulator.arch import load_arch
 

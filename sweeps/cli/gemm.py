@@ -51,6 +51,9 @@ def _pos_float(text: str) -> float:
 
 
 def run(args: argparse.Namespace) -> int:
+    from sweeps.cli._common import one_shot
+
+    one_shot(args.engine if not args.trace else "cycle")
     from simulator.gemm import run_gemm
 
     arch = load_arch_from_args(args)

@@ -47,6 +47,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from sweeps.cli._common import one_shot
+
+    one_shot(args.engine)
     from simulator.scalesim import run_scalesim
     from workloads.errors import InputError
 

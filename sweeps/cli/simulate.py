@@ -103,15 +103,63 @@ def totals_table(res: Any, arch: Any) -> str:
     return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
 
 
+OPS_SHOWN = ["op", "kind", "count", "macs", "cycles", "stall_cycles", "energy_pj", "dram_bytes", "utilization"]
+
+
+def _op_records(res: Any) -> tuple[list[str], list[list[Any]]]:
+    """The per-op table (``Result.ops``'s columns and rows) from the result's columns, without pandas
+    (importing it costs more than simulating a model)."""
+    from simulator.run import _OP_COLUMNS
+
+    cols = list(_OP_COLUMNS)
+    data = [res.columns[c] for c in cols]
+    n = len(data[0]) if data else 0
+    return cols, [[_py(col[i]) for col in data] for i in range(n)]
+
+
+def _py(v: Any) -> Any:
+    if isinstance(v, dict):
+        return {k: _py(x) for k, x in v.items()}
+    item = getattr(v, "item", None)
+    return item() if item is not None and not isinstance(v, (str, bytes)) else v
+
+
+def result_dict(res: Any) -> dict[str, Any]:
+    """``Result.to_dict()`` (totals and one record per op), without pandas."""
+    cols, rows = _op_records(res)
+    return {"totals": {k: _py(v) for k, v in res.totals.items()}, "ops": [dict(zip(cols, r)) for r in rows]}
+
+
 def ops_table(res: Any) -> str:
-    df = res.ops
-    cols = ["op", "kind", "count", "macs", "cycles", "stall_cycles", "energy_pj", "dram_bytes", "utilization"]
-    return df[cols].to_string(index=False, float_format=lambda x: f"{x:.4g}")
+    """Fixed-width table of the main per-op columns (numbers to 4 significant digits)."""
+    cols, rows = _op_records(res)
+    idx = [cols.index(c) for c in OPS_SHOWN]
+
+    def cell(v: Any) -> str:
+        return f"{v:.4g}" if isinstance(v, float) else str(v)
+
+    table = [OPS_SHOWN] + [[cell(r[i]) for i in idx] for r in rows]
+    widths = [max(len(r[j]) for r in table) for j in range(len(OPS_SHOWN))]
+    return "\n".join(" ".join(c.rjust(w) for c, w in zip(r, widths)) for r in table)
+
+
+def ops_csv(res: Any, out: Any) -> None:
+    """The per-op table as CSV (``Result.ops.to_csv(index=False)``), without pandas."""
+    import csv
+
+    cols, rows = _op_records(res)
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow(cols)
+    for r in rows:
+        w.writerow(["" if isinstance(v, float) and v != v else v for v in r])
 
 
 def run(args: argparse.Namespace) -> int:
     import json
 
+    from sweeps.cli._common import one_shot
+
+    one_shot(args.engine)
     from simulator.run import simulate
 
     arch = load_arch_from_args(args)
@@ -121,12 +169,12 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.format == "json":
             if args.output:
-                json.dump(res.to_dict(), out, indent=2)
+                json.dump(result_dict(res), out, indent=2)
                 out.write("\n")
             else:
-                print_json(res.to_dict())
+                print_json(result_dict(res))
         elif args.format == "csv":
-            res.ops.to_csv(out, index=False)
+            ops_csv(res, out)
         else:
             out.write(totals_table(res, arch) + "\n\n" + ops_table(res) + "\n")
     finally:
