@@ -34,10 +34,16 @@ def commands(tmp: str) -> list[tuple[str, list[str]]]:
     ]
 
 
-def run(args: list[str], env: dict[str, str]) -> float:
+def run(args: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """(wall s, CPU s of the process: user + system)."""
+    import resource
+
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     subprocess.run([sys.executable, "-m", "sweeps.cli", *args], env=env, check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - t0
+    wall = time.perf_counter() - t0
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
 
 
 def imports_numba(args: list[str], env: dict[str, str]) -> bool:
@@ -51,21 +57,24 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=7)
     args = ap.parse_args()
     env = dict(os.environ, PYTHONPATH=f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}")
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # a warm install has its .pyc files
     with tempfile.TemporaryDirectory() as tmp:
         cmds = commands(tmp)
         for _, a in cmds:  # warm: page cache, numba cache
             run(a, env)
-        times = {name: [] for name, _ in cmds}
+        times: dict[str, list[tuple[float, float]]] = {name: [] for name, _ in cmds}
         for _ in range(args.runs):  # interleaved, so load changes hit every command alike
             for name, a in cmds:
                 times[name].append(run(a, env))
-        base = statistics.median(times["tasim --help"])
+        base = statistics.median(w for w, _ in times["tasim --help"])
         print(f"== command start-up, median of {args.runs} warm runs (load average {os.getloadavg()[0]:.1f} "
-              f"on {os.cpu_count()} cores)")
+              f"on {os.cpu_count()} cores; on a busy machine wall time exceeds CPU time)")
         for name, a in cmds:
-            med = statistics.median(times[name])
+            wall = statistics.median(w for w, _ in times[name])
+            cpu = statistics.median(c for _, c in times[name])
             numba = "" if name == "tasim --help" else ("  imports numba" if imports_numba(a, env) else "  no numba")
-            print(f"  {name:<30} {med * 1e3:7.0f} ms  ({med / base:4.2f}x tasim --help){numba}")
+            print(f"  {name:<30} wall {wall * 1e3:6.0f} ms  CPU {cpu * 1e3:5.0f} ms  ({wall / base:4.2f}x tasim --help)"
+                  f"{numba}")
         print("  target: warm `tasim gemm` < 250 ms end to end")
 
 
