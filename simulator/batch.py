@@ -362,18 +362,18 @@ def _simulate_group(w: Workload, prep: Any, archs: list[ArchSpec]) -> dict[str, 
     phase_cycles: dict[str, np.ndarray] = {}
     for p_name in dict.fromkeys(phases):
         sel = ph == p_name
-        cg = cols["cycles"][:, sel & is_g].sum(axis=1)
-        cv = cols["cycles"][:, sel & ~is_g].sum(axis=1)
+        cg = _rowsum(cols["cycles"][:, sel & is_g])
+        cv = _rowsum(cols["cycles"][:, sel & ~is_g])
         c = np.maximum(cg, cv) if a0.vector.overlap_with_array else cg + cv
         phase_cycles[p_name] = c
         total_cycles = total_cycles + c
     latency = total_cycles / freq_hz
-    breakdown = np.stack([cols[f"energy_{c}_pj"].sum(axis=1) for c in COMPONENTS], axis=1)
+    breakdown = np.stack([_rowsum(cols[f"energy_{c}_pj"]) for c in COMPONENTS], axis=1)
     breakdown[:, COMPONENTS.index("leakage")] = a0.energy.leakage_mw * 1e9 * latency
     energy = np.zeros(D)
     for i in range(len(COMPONENTS)):
         energy = energy + breakdown[:, i]
-    macs = cols["macs"].sum(axis=1)
+    macs = _rowsum(cols["macs"])
     a_cache: dict[tuple, dict[str, float]] = {}
     area = []
     for d, a in enumerate(archs):
@@ -381,14 +381,14 @@ def _simulate_group(w: Workload, prep: Any, archs: list[ArchSpec]) -> dict[str, 
         if key not in a_cache:
             a_cache[key] = area_breakdown_mm2(a)
         area.append(a_cache[key])
-    gemm_cycles = cols["cycles"][:, is_g].sum(axis=1)
-    slots = g["slots"].sum(axis=1) if ng else np.zeros(D)
+    gemm_cycles = _rowsum(cols["cycles"][:, is_g])
+    slots = _rowsum(g["slots"]) if ng else np.zeros(D)
     out = {
         "cycles": total_cycles, "latency_s": latency, "energy_pj": energy, "macs": macs,
-        "dram_bytes": cols["dram_bytes"].sum(axis=1),
+        "dram_bytes": _rowsum(cols["dram_bytes"]),
         "utilization": slots / np.maximum(gemm_cycles * pes, 1.0),
-        "gemm_cycles": gemm_cycles, "vector_cycles": cols["cycles"][:, ~is_g].sum(axis=1),
-        "stall_cycles": cols["stall_cycles"].sum(axis=1), "peak_tops": 2.0 * pes * freq_hz / 1e12,
+        "gemm_cycles": gemm_cycles, "vector_cycles": _rowsum(cols["cycles"][:, ~is_g]),
+        "stall_cycles": _rowsum(cols["stall_cycles"]), "peak_tops": 2.0 * pes * freq_hz / 1e12,
         "inferences": np.full(D, float(w.batch)),
     }
     if "decode" in phase_cycles:
@@ -406,6 +406,12 @@ def _simulate_group(w: Workload, prep: Any, archs: list[ArchSpec]) -> dict[str, 
     for j, kd in enumerate(kinds_all):
         sums[:, where[kd], :] += vals[:, j, :]
     return {"cols": out, "breakdown": breakdown, "area": area, "kinds": uniq, "kind_sums": sums}
+
+
+def _rowsum(x: np.ndarray) -> np.ndarray:
+    """Row sums with the summation order of a 1-D ``np.sum`` (pairwise): column selections come out
+    Fortran-ordered, and numpy sums those column by column, which rounds differently."""
+    return np.ascontiguousarray(x).sum(axis=1)
 
 
 def _cross_op_saved(prep: Any, a0: ArchSpec, res: dict[str, np.ndarray], D: int, R: int, bpc: np.ndarray,

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import zlib
+
 import numpy as np
 import pytest
 
@@ -60,7 +62,7 @@ def _same(batch, j, res):
 
 @pytest.mark.parametrize("model,seq,phase,recipe", WORKLOADS)
 def test_batch_equals_simulate_bit_for_bit(model, seq, phase, recipe):
-    rng = np.random.default_rng(abs(hash((model, seq, phase, recipe))) % 2**32)
+    rng = np.random.default_rng(zlib.crc32(f"{model}{seq}{phase}{recipe}".encode()))
     wk = WorkloadKey(model, seq, phase, 1, None, 4 if phase == "decode" else 1, None, recipe)
     w = build_workload_cached(wk)
     for base_name in ("gemmini", "tpuv1", "hbm-llm"):
