@@ -155,7 +155,8 @@ class Runner:
             return
         bar.update(self._record(self._local(first)))
         probes: list[tuple[int, float]] = []
-        for size in (8, 64, 512, 4096):
+        sizes = (2, 8, 64, 512) if self.engine == "cycle" else (8, 64, 512, 4096)  # cycle: ~1 s a point
+        for size in sizes:
             t = cursor.take(w, size)
             if t is None:
                 break
@@ -206,6 +207,8 @@ class Runner:
     def run_cursor(self, cursor: _Cursor, bar: Progress, log: TextIO | None) -> None:
         self._calibrate(cursor, bar)
         left = cursor.remaining()
+        if log is not None and self.engine == "cycle":
+            self._engine_note(log)
         if left <= 0:
             return
         self.batch_size = self._size(left)
@@ -214,8 +217,6 @@ class Runner:
             log.write(f"sweep {self.sweep.spec.name}: {left:,} more design points at ~{_fmt_s(self.per_point_s)} "
                       f"per point on {self.executor.describe()}: about {duration(est)}\n")
             log.flush()
-        if log is not None and self.engine == "cycle":
-            self._engine_note(log)
         self.run_tasks(cursor.tasks(self.batch_size), bar)
 
     def _engine_note(self, log: TextIO) -> None:
@@ -333,7 +334,7 @@ def run_sweep(
                 per_w = [idx[idx % plan.n_workloads == w] // plan.n_workloads for w in range(plan.n_workloads)]
             cursor = _Cursor(plan, per_w)
             planned_n = cursor.remaining()
-            bar = Progress(planned_n, sweep.spec.name, progress, progress_every_s)
+            bar = Progress(planned_n, sweep.spec.name, progress, progress_every_s, stream=log)
             try:
                 runner.run_cursor(cursor, bar, log)
             finally:

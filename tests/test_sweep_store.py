@@ -130,3 +130,22 @@ def test_sigkill_at_random_moments_then_resume_equals_uninterrupted(tmp_path):
     tot = got[got["row"] == "total"]
     assert tot["point_id"].is_unique and len(tot) == sweep_from_dict(FAKE_SPEC).grid_size()
     pd.testing.assert_frame_equal(canonical(got), canonical(ref), check_dtype=False)
+
+
+def test_long_work_is_visible_estimate_progress_lines_and_engine_note(tmp_path):
+    """Off a terminal: periodic progress lines; cycle engine: an up-front estimate and a note when the
+    analytical engine gives the same totals (the fake evaluator ignores the engine: always the same)."""
+    import io
+
+    buf = io.StringIO()
+    spec = dict(FAKE_SPEC, engine="cycle")
+    s = run_sweep(sweep_from_dict(spec), tmp_path / "c", executor=LocalExecutor(1), log=buf, progress_every_s=0.0)
+    text = buf.getvalue()
+    assert s.evaluated == sweep_from_dict(spec).grid_size()
+    assert "more design points at ~" in text and "on local x1: about" in text
+    assert "note: on the" in text and "the analytical engine gives the same totals" in text
+    assert "points/min" in text and "% )" not in text and " of 480 points (" in text
+    quiet = io.StringIO()
+    run_sweep(sweep_from_dict(dict(spec, name="q")), tmp_path / "q", executor=LocalExecutor(1), log=quiet,
+              progress=False)
+    assert quiet.getvalue() == ""
