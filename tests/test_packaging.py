@@ -23,7 +23,8 @@ def test_wheel_contains_shipped_configs(tmp_path: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     shipped = {f"arch_configs/{p.name}" for p in (ROOT / "arch_configs").glob("*.yaml")}
     assert shipped and shipped <= names
-    for pkg in ("simulator/__init__.py", "workloads/__init__.py", "sweeps/__init__.py", "sweeps/cli/__init__.py"):
+    for pkg in ("simulator/__init__.py", "workloads/__init__.py", "sweeps/__init__.py", "sweeps/cli/__init__.py",
+                "sweeps/explorer.js", "sweeps/explorer.css", "sweeps/explorer.html"):
         assert pkg in names
     for folder in ("workloads/zoo", "workloads/recipes", "sweeps/specs"):
         src = {f"{folder}/{p.name}" for p in (ROOT / folder).glob("*.yaml")}

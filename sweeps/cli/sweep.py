@@ -14,7 +14,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         description=(
             "Run every design point of a sweep spec (see docs/sweeps.md) and store tidy results in a\n"
             "Parquet dataset under -o DIR. Re-running the same command resumes: finished points are\n"
-            "skipped. Afterwards DIR holds pareto.png/.svg, report.md and a self-contained report.html."
+            "skipped. Afterwards DIR holds pareto.png/.svg, report.md, a self-contained report.html and\n"
+            "the interactive explorer.html (see tasim explore)."
         ),
         epilog=(
             "Examples:\n"
@@ -37,7 +38,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--workload", action="append", default=[], metavar="FILE",
                    help="workload file (traced/saved YAML, CSV, JSON, SCALE-Sim topology, model YAML), repeatable: "
                         "replaces the spec's models and files")
-    p.add_argument("--no-report", action="store_true", help="skip plots and report")
+    p.add_argument("--no-report", action="store_true", help="skip plots, report and explorer page")
+    p.add_argument("--no-explorer", action="store_true", help="skip the interactive explorer page")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -61,4 +63,12 @@ def run(args: argparse.Namespace) -> int:
         paths = write_report(args.out)
         plot = f"; Pareto plot: {paths['pareto']}" if paths["pareto"].exists() else "; no Pareto plot: no feasible points"
         print(f"report: {paths['html']}  (markdown: {paths['md']}{plot})")
+        if not args.no_explorer:
+            from sweeps.explorer import write_explorer
+            from workloads.errors import InputError
+
+            try:
+                print(f"explorer: {write_explorer(args.out)}")
+            except InputError as exc:  # e.g. every point failed: the sweep itself still succeeded
+                print(f"no explorer page: {exc}")
     return 0

@@ -1,0 +1,306 @@
+"""The interactive design-space explorer: one self-contained HTML page per results directory.
+
+``write_explorer(DIR)`` (``tasim explore DIR``, and ``tasim sweep`` by default) reads the store and
+writes ``DIR/explorer.html``: a scatter of any two objectives with the Pareto front of the pair, colour
+by any axis, hover / click / compare, filters, parallel coordinates with brushing and a sortable front
+table (see docs/explorer.md). Nothing is fetched at view time: plotly.js (the ``plotly`` package's
+offline bundle), the page's own script and style, and the data are all inline.
+
+The data travel as one gzip-compressed, base64-encoded binary blob (decompressed in the browser with
+``DecompressionStream``) plus a small JSON header that describes it:
+
+* ``ids``: the 16-hex-digit ``point_id`` of every stored, successfully simulated design point, as
+  8 raw bytes each;
+* one column per design axis and workload field that varies: categorical codes (uint8/uint16) into
+  the header's value list, or float64 when a numeric axis has more than ``MAX_CATEGORIES`` values;
+* one float64 column per objective in SI base units, exactly as stored (so that the page's Pareto
+  fronts equal ``sweeps.pareto.pareto_front`` bit for bit);
+* per op kind, latency (s) and energy (pJ) of every point as float32 (display only).
+
+Labels, human units and directions of the metrics come from :func:`metric_info`.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import html
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from sweeps.spec import parse_constraint
+from sweeps.store import Store
+from workloads.errors import InputError
+
+PAGE = "explorer.html"
+MAX_CATEGORIES = 64
+WORKLOAD_COLUMNS = ("model", "seq_len", "phase", "batch", "context", "new_tokens", "image_size", "recipe")
+ARCH_COLUMNS = ("arch", "engine", "array.rows", "array.cols", "array.dataflow", "array.freq_mhz",
+                "pe.precision_mode", "pe.native_bits", "pe.sparsity", "dram.kind", "dram.bandwidth_gbps",
+                "tech.node_nm")
+# objective menu: the spec's objectives first, then these when present and not constant
+METRIC_COLUMNS = ("latency_s", "energy_pj", "area_mm2", "power_w", "edp_pj_s", "accuracy", "tokens_per_s",
+                  "inferences_per_s", "tops_per_w", "effective_tops", "utilization", "dram_bytes", "cycles")
+
+# Labels and human units until the metric registry (simulator/metrics.py) provides them: column ->
+# (label, human unit, factor from the SI value to the human unit, direction).
+_FALLBACK_METRICS: dict[str, tuple[str, str, float, str]] = {
+    "latency_s": ("latency", "ms", 1e3, "min"),
+    "energy_pj": ("energy", "mJ", 1e-9, "min"),
+    "area_mm2": ("area", "mm²", 1.0, "min"),
+    "power_w": ("power", "W", 1.0, "min"),
+    "edp_pj_s": ("energy-delay product", "mJ·ms", 1e-6, "min"),
+    "accuracy": ("accuracy (MiniLM fidelity)", "cosine", 1.0, "max"),
+    "tokens_per_s": ("throughput", "tokens/s", 1.0, "max"),
+    "inferences_per_s": ("throughput", "inferences/s", 1.0, "max"),
+    "tops_per_w": ("efficiency", "TOPS/W", 1.0, "max"),
+    "effective_tops": ("effective throughput", "TOPS", 1.0, "max"),
+    "peak_tops": ("peak throughput", "TOPS", 1.0, "max"),
+    "utilization": ("array utilization", "%", 100.0, "max"),
+    "dram_bytes": ("DRAM traffic", "MB", 1e-6, "min"),
+    "cycles": ("cycles", "Mcycles", 1e-6, "min"),
+    "stall_cycles": ("stall cycles", "Mcycles", 1e-6, "min"),
+    "macs": ("MACs", "GMAC", 1e-9, "min"),
+}
+
+
+@dataclass(frozen=True)
+class MetricInfo:
+    column: str
+    label: str
+    unit: str  # human unit shown on the page
+    scale: float  # human value = SI value * scale
+    direction: str  # "min" | "max"
+
+
+def metric_info(column: str) -> MetricInfo:
+    """Label, human unit, scale and direction of a result column (registry first, then a fallback)."""
+    try:  # the project's metric registry, once it exists
+        from simulator import metrics as registry  # type: ignore[attr-defined]
+
+        m = registry.get(column)
+    except (ImportError, AttributeError, KeyError, LookupError):
+        m = None
+    if m is not None:
+        return MetricInfo(column, m.label, m.human_unit, float(m.human_scale), m.direction)
+    if column in _FALLBACK_METRICS:
+        label, unit, scale, direction = _FALLBACK_METRICS[column]
+        return MetricInfo(column, label, unit, scale, direction)
+    return MetricInfo(column, column, "", 1.0, "min")
+
+
+# ---- reading the store ------------------------------------------------------------------------------
+
+
+def _read(store: Store, wanted: set[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(totals of the ok points, op-kind rows with latency/energy) reading only the columns needed."""
+    tot_frames, op_frames = [], []
+    for f in store.part_files():
+        names = set(pq.read_schema(f).names)
+        t = pq.read_table(f, columns=[c for c in names if c in wanted or c in ("point_id", "row", "status", "op_kind")])
+        row = t.column("row")
+        is_tot = pa.compute.equal(row, "total")
+        tt = t.filter(pa.compute.and_(is_tot, pa.compute.equal(t.column("status"), "ok")))
+        tot_frames.append(tt.to_pandas())
+        ot = t.filter(pa.compute.equal(row, "op_kind"))
+        keep = [c for c in ("point_id", "op_kind", "latency_s", "energy_pj") if c in ot.column_names]
+        op_frames.append(ot.select(keep).to_pandas())
+    tot = pd.concat(tot_frames, ignore_index=True) if tot_frames else pd.DataFrame()
+    ops = pd.concat(op_frames, ignore_index=True) if op_frames else pd.DataFrame()
+    return tot, ops
+
+
+def _objective_columns(tot: pd.DataFrame, spec_objectives: dict[str, str], extra: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for c in list(spec_objectives) + list(METRIC_COLUMNS) + extra:
+        if c in out or c not in tot.columns or not pd.api.types.is_numeric_dtype(tot[c]):
+            continue
+        v = tot[c].to_numpy(dtype=float)
+        v = v[np.isfinite(v)]
+        if len(v) == 0 or (v.min() == v.max() and c not in spec_objectives and c not in extra):
+            continue
+        out[c] = spec_objectives.get(c, metric_info(c).direction)
+    return out
+
+
+# ---- the payload ------------------------------------------------------------------------------------
+
+
+def _json_value(v: Any) -> Any:
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    if isinstance(v, (float, np.floating)):
+        f = float(v)
+        return f if math.isfinite(f) else None
+    if isinstance(v, (np.bool_, bool)):
+        return bool(v)
+    return None if v is None else str(v) if not isinstance(v, (int, float)) else v
+
+
+def _sort_key(v: Any) -> tuple:
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return (2, 0, "")
+    if isinstance(v, (int, float, np.integer, np.floating)):
+        return (0, float(v), "")
+    return (1, 0, str(v))
+
+
+def build_payload(tot: pd.DataFrame, ops: pd.DataFrame, meta: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
+    """(JSON header, gzip-compressed binary blob) of the page's data; ``tot`` one row per ok point."""
+    tot = tot.drop_duplicates("point_id").reset_index(drop=True)
+    n = len(tot)
+    spec_objs: dict[str, str] = dict(meta.get("objectives") or {})
+    cons = [parse_constraint(t, source=None, key="constraints") for t in meta.get("constraints", [])]
+    objectives = _objective_columns(tot, spec_objs, [c.column for c in cons])
+    axes = [c for c in meta.get("axis_columns", []) if c in tot.columns]
+    workload = [c for c in WORKLOAD_COLUMNS if c in tot.columns and c not in axes]
+    arch = [c for c in ARCH_COLUMNS if c in tot.columns and c not in axes]
+
+    sections: list[tuple[str, np.ndarray]] = []  # (name, array), laid out 8-byte aligned
+    columns: list[dict[str, Any]] = []
+    constants: dict[str, Any] = {}
+    for role, cols in (("axis", axes), ("workload", workload), ("arch", arch)):
+        for c in cols:
+            s = tot[c]
+            values = pd.unique(s.to_numpy(dtype=object))
+            vals = sorted((_json_value(v) for v in values), key=_sort_key)
+            vals = list(dict.fromkeys(vals))
+            if len(vals) <= 1 and role != "axis":
+                constants[c] = vals[0] if vals else None
+                continue
+            numeric = pd.api.types.is_numeric_dtype(s)
+            if numeric and len(vals) > MAX_CATEGORIES:
+                sections.append((f"c:{c}", s.to_numpy(dtype=np.float64)))
+                columns.append({"name": c, "role": role, "kind": "num", "label": c, "unit": "", "scale": 1.0})
+                continue
+            if len(vals) > 65535:
+                raise InputError(f"{len(vals)} distinct values (allowed: at most 65535 for the explorer)", key=c)
+            index = {v: i for i, v in enumerate(vals)}
+            codes = np.fromiter((index[_json_value(v)] for v in s.to_numpy(dtype=object)), dtype=np.int64, count=n)
+            dtype = np.uint8 if len(vals) <= 255 else np.uint16
+            sections.append((f"c:{c}", codes.astype(dtype)))
+            columns.append({"name": c, "role": role, "kind": "cat", "values": vals, "label": c})
+    for c, sense in objectives.items():
+        m = metric_info(c)
+        sections.append((f"c:{c}", tot[c].to_numpy(dtype=np.float64)))
+        columns.append({"name": c, "role": "objective", "kind": "num", "label": m.label, "unit": m.unit,
+                        "scale": m.scale, "sense": sense})
+
+    op_kinds: list[str] = []
+    if len(ops) and {"latency_s", "energy_pj", "op_kind"} <= set(ops.columns):
+        ops = ops[ops["point_id"].isin(tot["point_id"])]
+        op_kinds = list(dict.fromkeys(ops.groupby("op_kind", sort=False)["latency_s"].sum()
+                                      .sort_values(ascending=False).index.tolist()))
+        pos = pd.Index(tot["point_id"]).get_indexer(ops["point_id"])
+        kpos = pd.Index(op_kinds).get_indexer(ops["op_kind"])
+        for q in ("latency_s", "energy_pj"):
+            a = np.full((len(op_kinds), n), np.nan, dtype=np.float32)
+            a[kpos, pos] = ops[q].to_numpy(dtype=np.float32)
+            sections.append((f"b:{q}", a.ravel()))
+    ids = np.frombuffer(b"".join(bytes.fromhex(p) if len(p) == 16 else p.encode()[:8].ljust(8, b"\0")
+                                 for p in tot["point_id"]), dtype=np.uint8)
+    sections.append(("ids", ids))
+
+    layout, blobs, offset = [], [], 0
+    for name, arr in sections:
+        buf = np.ascontiguousarray(arr).tobytes()
+        layout.append({"name": name, "dtype": arr.dtype.name, "offset": offset, "length": int(arr.size)})
+        pad = (-len(buf)) % 8
+        blobs.append(buf + b"\0" * pad)
+        offset += len(buf) + pad
+    raw = b"".join(blobs)
+    constraints = [{"column": c.column, "op": c.op, "value": c.value, "text": c.text} for c in cons]
+    names = list(objectives)
+    header = {
+        "name": meta.get("name", ""),
+        "description": (meta.get("spec") or {}).get("description", ""),
+        "engine": meta.get("engine", ""),
+        "tasim_version": meta.get("tasim_version", ""),
+        "base_arch": meta.get("base_arch", ""),
+        "n": n,
+        "columns": columns,
+        "constants": constants,
+        "op_kinds": op_kinds,
+        "constraints": constraints,
+        "default_x": names[0] if names else None,
+        "default_y": names[1] if len(names) > 1 else (names[0] if names else None),
+        "default_color": _default_color(meta, columns),
+        "layout": layout,
+        "raw_bytes": len(raw),
+    }
+    return header, gzip.compress(raw, compresslevel=6, mtime=0)
+
+
+def _default_color(meta: dict[str, Any], columns: list[dict[str, Any]]) -> str | None:
+    cats = {c["name"]: c for c in columns if c["kind"] == "cat" and len(c["values"]) > 1}
+    chosen = (meta.get("spec") or {}).get("color_by")
+    if chosen in cats:
+        return chosen
+    for c in [*meta.get("axis_columns", []), "recipe", "model"]:
+        if c in cats:
+            return c
+    return next(iter(cats), None)
+
+
+# ---- the page ---------------------------------------------------------------------------------------
+
+
+def _asset(name: str) -> str:
+    return (Path(__file__).with_name(name)).read_text(encoding="utf-8")
+
+
+def _plotly_js() -> str:
+    try:
+        from plotly.offline import get_plotlyjs
+    except ImportError as exc:  # pragma: no cover - plotly is an install requirement
+        raise InputError("the explorer needs the 'plotly' package (pip install plotly)", key="explore") from exc
+    return get_plotlyjs()
+
+
+def _inline_script(text: str) -> str:
+    return text.replace("</script", "<\\/script")
+
+
+def render_html(header: dict[str, Any], blob: bytes) -> str:
+    """The whole page as one string (plotly.js, style, script and data inline)."""
+    title = f"tasim explorer: {header.get('name', '')}"
+    head_json = json.dumps(header, separators=(",", ":"), allow_nan=False).replace("</", "<\\/")
+    return "".join([
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>",
+        f"<title>{html.escape(title)}</title><style>{_asset('explorer.css')}</style></head><body>",
+        _asset("explorer.html"),
+        f"<script id='tasim-header' type='application/json'>{head_json}</script>",
+        f"<script id='tasim-data' type='text/plain'>{base64.b64encode(blob).decode('ascii')}</script>",
+        f"<script>{_inline_script(_plotly_js())}</script>",
+        f"<script>{_inline_script(_asset('explorer.js'))}</script>",
+        "</body></html>",
+    ])
+
+
+def write_explorer(out_dir: str | Path, out: str | Path | None = None) -> Path:
+    """Write the explorer page of a results directory (default ``DIR/explorer.html``); returns its path."""
+    store = Store(out_dir, create=False)
+    meta = store.read_meta()
+    wanted = set(meta.get("axis_columns", [])) | set(WORKLOAD_COLUMNS) | set(ARCH_COLUMNS) | set(METRIC_COLUMNS)
+    wanted |= set(meta.get("objectives") or {})
+    wanted |= {parse_constraint(t, source=None, key="constraints").column for t in meta.get("constraints", [])}
+    tot, ops = _read(store, wanted)
+    if len(tot) == 0:
+        raise InputError("no successfully simulated design points to explore", source=str(out_dir))
+    header, blob = build_payload(tot, ops, meta)
+    path = Path(out) if out is not None else Path(out_dir) / PAGE
+    page = render_html(header, blob)
+    tmp = path.with_name(f".{path.name}.tmp")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp.write_text(page, encoding="utf-8")
+    tmp.replace(path)
+    return path
