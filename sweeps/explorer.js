@@ -393,7 +393,8 @@
         });
       }
       $('compare').innerHTML = `<div class="card"><h3>Comparison: B / A</h3><table id="compare-table"><thead><tr><th class="l"></th>` +
-        `<th class="l">A ${S.sel[0]}</th><th class="l">B ${S.sel[1]}</th><th>B / A</th></tr></thead><tbody>` +
+        `<th class="l">A</th><th class="l">B</th><th>B / A</th></tr></thead><tbody>` +
+        `<tr><td class="l">point_id</td><td class="l">${S.sel[0]}</td><td class="l">${S.sel[1]}</td><td></td></tr>` +
         rows.join('') + orows.join('') + brows.join('') + '</tbody></table>' +
         '<p class="hint">Green: B is better in that objective; red: worse. Shaded rows: designs differ. Op-kind latencies in ms.</p></div>';
     }
