@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.tasim-installed
 SCALESIM_VENV := .venv-scalesim
 
-.PHONY: demo test lint bench golden clean scalesim-ref
+.PHONY: demo test lint bench golden clean scalesim-ref browser
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,7 +30,14 @@ scalesim-ref:
 	    $(SCALESIM_VENV)/bin/python -m pip install -q "scalesim==3.0.0" "numpy<2.4" ) || \
 	  ( rm -rf $(SCALESIM_VENV); echo "SCALE-Sim reference venv unavailable: its cross-check tests will skip" )
 
-test: $(STAMP) scalesim-ref
+# Debian's headless Chromium for the explorer's browser tests (Playwright, from the test extra, drives it).
+# Installed when missing if we are root; otherwise those tests skip and say why.
+browser:
+	@command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || \
+	  ( [ "$$(id -u)" = 0 ] && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null ) || \
+	  echo "Chromium unavailable (not root, or apt-get failed): the explorer's browser tests will skip or fail"
+
+test: $(STAMP) scalesim-ref browser
 	$(PY) -m simulator.jitcache
 	$(PY) -m ruff check .
 	$(PY) -m pytest -q -m "slow or not slow" -p no:cacheprovider
