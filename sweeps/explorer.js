@@ -67,7 +67,7 @@
     const COL = {};
     for (const c of H.columns) {
       c.data = sec['c:' + c.name];
-      if (c.kind === 'cat') c.colors = c.values.map((_, k) => paletteColor(k, c.values.length));
+      if (c.kind === 'cat' && !c.colors) c.colors = c.values.map((_, k) => paletteColor(k, c.values.length));
       if (c.kind === 'num') {
         let lo = Infinity, hi = -Infinity;
         for (let i = 0; i < N; i++) { const v = c.data[i]; if (v < lo) lo = v; if (v > hi) hi = v; }
@@ -83,10 +83,10 @@
     const OPK = H.op_kinds || [];
     const BL = sec['b:latency_s'], BE = sec['b:energy_pj'];
 
-    const unitOf = (c) => (c.unit ? ` (${c.unit})` : '');
+    const hdr = (c) => c.header || c.label || c.name;  // label with the human unit (metric registry)
     const human = (c, v) => v * (c.scale || 1);
     const valueText = (c, i) => c.kind === 'cat' ? fmtVal(c.values[c.data[i]]) : fmt(human(c, c.data[i]));
-    const axisTitle = (c) => `${c.label}${unitOf(c)}` + (c.sense ? `  [${c.sense === 'min' ? 'lower' : 'higher'} is better]` : '');
+    const axisTitle = (c) => hdr(c) + (c.sense ? `  [${c.sense === 'min' ? 'lower' : 'higher'} is better]` : '');
 
     // ---- state ---------------------------------------------------------------------------------
     const S = {
@@ -170,7 +170,7 @@
 
     // ---- controls ---------------------------------------------------------------------------------
     function fillSelect(sel, cols, value) {
-      sel.innerHTML = cols.map((c) => `<option value="${esc(c.name)}">${esc(c.label === c.name ? c.name : `${c.label}${unitOf(c)} — ${c.name}`)}</option>`).join('');
+      sel.innerHTML = cols.map((c) => `<option value="${esc(c.name)}">${esc(hdr(c) === c.name ? c.name : `${hdr(c)} — ${c.name}`)}</option>`).join('');
       sel.value = value;
     }
     fillSelect($('x-select'), OBJ, S.x);
@@ -223,7 +223,7 @@
       for (const c of RANGED) {
         const r = S.range[c.name];
         const lo = r && Number.isFinite(r[0]) ? fmt(human(c, r[0])) : '', hi = r && Number.isFinite(r[1]) ? fmt(human(c, r[1])) : '';
-        parts.push(`<fieldset class="range"><legend>${esc(c.label)}${esc(unitOf(c))}${c.label !== c.name ? ` <small>${esc(c.name)}</small>` : ''}</legend>` +
+        parts.push(`<fieldset class="range"><legend>${esc(hdr(c))}${hdr(c) !== c.name ? ` <small>${esc(c.name)}</small>` : ''}</legend>` +
           `<input type="number" step="any" data-range="${esc(c.name)}" data-end="0" placeholder="${fmt(human(c, c.min))}" value="${lo}"> – ` +
           `<input type="number" step="any" data-range="${esc(c.name)}" data-end="1" placeholder="${fmt(human(c, c.max))}" value="${hi}"></fieldset>`);
       }
@@ -325,7 +325,7 @@
       return DESIGN.map((c) => `<tr><td class="l">${esc(c.name)}</td><td class="l">${esc(valueText(c, i))}</td></tr>`).join('');
     }
     function objectiveRows(i) {
-      return OBJ.map((c) => `<tr><td class="l">${esc(c.label)}${esc(unitOf(c))}</td><td>${fmt(human(c, c.data[i]))}</td></tr>`).join('');
+      return OBJ.map((c) => `<tr><td class="l">${esc(hdr(c))}</td><td>${fmt(human(c, c.data[i]))}</td></tr>`).join('');
     }
     function swatch(i) {
       const c = COL[S.color];
@@ -381,22 +381,23 @@
         const va = c.data[a], vb = c.data[b];
         let cls = '';
         if (Number.isFinite(va) && Number.isFinite(vb) && va !== vb) cls = ((vb < va) === (c.sense !== 'max')) ? 'better' : 'worse';
-        return `<tr data-objective="${esc(c.name)}"><td class="l">${esc(c.label)}${esc(unitOf(c))}</td><td>${fmt(human(c, va))}</td><td>${fmt(human(c, vb))}</td>` +
+        return `<tr data-objective="${esc(c.name)}"><td class="l">${esc(hdr(c))}</td><td>${fmt(human(c, va))}</td><td>${fmt(human(c, vb))}</td>` +
           `<td class="ratio ${cls}">${ratioText(va, vb)}</td></tr>`;
       });
       let brows = [];
+      const lcs = COL.latency_s || {scale: 1e3, unit: 'ms'};
       if (OPK.length && BL) {
         brows = OPK.map((k, t) => {
           const la = BL[t * N + a], lb = BL[t * N + b];
           if (Number.isNaN(la) && Number.isNaN(lb)) return '';
-          return `<tr><td class="l">latency ${esc(k)}</td><td>${fmt(la * 1e3)}</td><td>${fmt(lb * 1e3)}</td><td>${ratioText(la, lb)}</td></tr>`;
+          return `<tr><td class="l">latency ${esc(k)} (${esc(lcs.unit)})</td><td>${fmt(la * lcs.scale)}</td><td>${fmt(lb * lcs.scale)}</td><td>${ratioText(la, lb)}</td></tr>`;
         });
       }
       $('compare').innerHTML = `<div class="card"><h3>Comparison: B / A</h3><table id="compare-table"><thead><tr><th class="l"></th>` +
         `<th class="l">A</th><th class="l">B</th><th>B / A</th></tr></thead><tbody>` +
         `<tr><td class="l">point_id</td><td class="l">${S.sel[0]}</td><td class="l">${S.sel[1]}</td><td></td></tr>` +
         rows.join('') + orows.join('') + brows.join('') + '</tbody></table>' +
-        '<p class="hint">Green: B is better in that objective; red: worse. Shaded rows: designs differ. Op-kind latencies in ms.</p></div>';
+        '<p class="hint">Green: B is better in that objective; red: worse. Shaded rows: designs differ.</p></div>';
     }
     function select(id) {
       if (!idIndex.has(id)) throw new Error(`unknown point id ${id}`);
@@ -425,7 +426,7 @@
       const cols = TABLE_COLS();
       const f = sortedFront();
       const head = '<tr><th class="l"></th><th class="l" data-sort="">point_id</th>' + cols.map((c) =>
-        `<th data-sort="${esc(c.name)}" class="${c.kind === 'cat' ? 'l' : ''}" title="${esc(c.name)}: click to sort">${esc(c.kind === 'cat' ? c.name : c.label + unitOf(c))}` +
+        `<th data-sort="${esc(c.name)}" class="${c.kind === 'cat' ? 'l' : ''}" title="${esc(c.name)}: click to sort">${esc(c.kind === 'cat' ? c.name : hdr(c))}` +
         `${S.sortCol === c.name ? (S.sortDir > 0 ? ' ▲' : ' ▼') : ''}</th>`).join('') + '</tr>';
       $('front-table').tHead.innerHTML = head;
       const sel = new Set(S.sel);
@@ -483,7 +484,7 @@
         const log = c.logDefault;
         const vals = new Float64Array(idx.length);
         for (let t = 0; t < idx.length; t++) { const v = human(c, c.data[idx[t]]); vals[t] = log ? Math.log10(v) : v; }
-        const dim = {label: `${c.label}${unitOf(c)}`, values: vals, multiselect: false};
+        const dim = {label: hdr(c), values: vals, multiselect: false};
         if (log) {
           const lo = Math.floor(Math.log10(human(c, c.min))), hi = Math.ceil(Math.log10(human(c, c.max)));
           dim.tickvals = []; dim.ticktext = [];

@@ -17,7 +17,9 @@ The data travel as one gzip-compressed, base64-encoded binary blob (decompressed
   fronts equal ``sweeps.pareto.pareto_front`` bit for bit);
 * per op kind, latency (s) and energy (pJ) of every point as float32 (display only).
 
-Labels, human units and directions of the metrics come from :func:`metric_info`.
+Labels, human units and directions of the metrics come from the metric registry
+(``simulator/metrics.py``); derived and expression columns are computed as ``tasim pareto`` computes
+them (``sweeps.report.with_metrics``); colours per value are the report figures' (``sweeps.plots``).
 """
 
 from __future__ import annotations
@@ -33,7 +35,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sweeps.spec import parse_constraint
@@ -46,87 +47,66 @@ WORKLOAD_COLUMNS = ("model", "seq_len", "phase", "batch", "context", "new_tokens
 ARCH_COLUMNS = ("arch", "engine", "array.rows", "array.cols", "array.dataflow", "array.freq_mhz",
                 "pe.precision_mode", "pe.native_bits", "pe.sparsity", "dram.kind", "dram.bandwidth_gbps",
                 "tech.node_nm")
-# objective menu: the spec's objectives first, then these when present and not constant
-METRIC_COLUMNS = ("latency_s", "energy_pj", "area_mm2", "power_w", "edp_pj_s", "accuracy", "tokens_per_s",
-                  "inferences_per_s", "tops_per_w", "effective_tops", "utilization", "dram_bytes", "cycles")
 
-# Labels and human units until the metric registry (simulator/metrics.py) provides them: column ->
-# (label, human unit, factor from the SI value to the human unit, direction).
-_FALLBACK_METRICS: dict[str, tuple[str, str, float, str]] = {
-    "latency_s": ("latency", "ms", 1e3, "min"),
-    "energy_pj": ("energy", "mJ", 1e-9, "min"),
-    "area_mm2": ("area", "mm²", 1.0, "min"),
-    "power_w": ("power", "W", 1.0, "min"),
-    "edp_pj_s": ("energy-delay product", "mJ·ms", 1e-6, "min"),
-    "accuracy": ("accuracy (MiniLM fidelity)", "cosine", 1.0, "max"),
-    "tokens_per_s": ("throughput", "tokens/s", 1.0, "max"),
-    "inferences_per_s": ("throughput", "inferences/s", 1.0, "max"),
-    "tops_per_w": ("efficiency", "TOPS/W", 1.0, "max"),
-    "effective_tops": ("effective throughput", "TOPS", 1.0, "max"),
-    "peak_tops": ("peak throughput", "TOPS", 1.0, "max"),
-    "utilization": ("array utilization", "%", 100.0, "max"),
-    "dram_bytes": ("DRAM traffic", "MB", 1e-6, "min"),
-    "cycles": ("cycles", "Mcycles", 1e-6, "min"),
-    "stall_cycles": ("stall cycles", "Mcycles", 1e-6, "min"),
-    "macs": ("MACs", "GMAC", 1e-9, "min"),
-}
+# menu order after the spec's objectives (the rest of the registry follows; identical columns are dropped)
+PREFERRED = ("latency_s", "energy_pj", "area_mm2", "power_w", "edp_pj_s", "tops_per_w", "effective_tops",
+             "utilization", "tokens_per_s", "inferences_per_s", "energy_per_token_mj", "dram_bytes",
+             "fidelity_minilm", "accuracy_published")
 
 
 @dataclass(frozen=True)
 class MetricInfo:
     column: str
     label: str
+    header: str  # label with the human unit, as tables and axes show it
     unit: str  # human unit shown on the page
     scale: float  # human value = SI value * scale
     direction: str  # "min" | "max"
 
 
 def metric_info(column: str) -> MetricInfo:
-    """Label, human unit, scale and direction of a result column (registry first, then a fallback)."""
-    try:  # the project's metric registry, once it exists
-        from simulator import metrics as registry  # type: ignore[attr-defined]
+    """Label, human unit, scale and direction of a result column, from the metric registry."""
+    from simulator.metrics import get
 
-        m = registry.get(column)
-    except (ImportError, AttributeError, KeyError, LookupError):
-        m = None
-    if m is not None:
-        return MetricInfo(column, m.label, m.human_unit, float(m.human_scale), m.direction)
-    if column in _FALLBACK_METRICS:
-        label, unit, scale, direction = _FALLBACK_METRICS[column]
-        return MetricInfo(column, label, unit, scale, direction)
-    return MetricInfo(column, column, "", 1.0, "min")
+    m = get(column)
+    return MetricInfo(column, m.label, m.header(), m.display_unit, float(m.scale), m.sense or "min")
 
 
 # ---- reading the store ------------------------------------------------------------------------------
 
 
-def _read(store: Store, wanted: set[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(totals of the ok points, op-kind rows with latency/energy) reading only the columns needed."""
+def _read(store: Store) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(total rows of the ok points, op-kind rows: point_id, op_kind, latency_s, energy_pj)."""
     tot_frames, op_frames = [], []
     for f in store.part_files():
         names = set(pq.read_schema(f).names)
-        t = pq.read_table(f, columns=[c for c in names if c in wanted or c in ("point_id", "row", "status", "op_kind")])
-        row = t.column("row")
-        is_tot = pa.compute.equal(row, "total")
-        tt = t.filter(pa.compute.and_(is_tot, pa.compute.equal(t.column("status"), "ok")))
+        tt = pq.read_table(f, filters=[("row", "=", "total"), ("status", "=", "ok")])
         tot_frames.append(tt.to_pandas())
-        ot = t.filter(pa.compute.equal(row, "op_kind"))
-        keep = [c for c in ("point_id", "op_kind", "latency_s", "energy_pj") if c in ot.column_names]
-        op_frames.append(ot.select(keep).to_pandas())
+        keep = [c for c in ("point_id", "op_kind", "latency_s", "energy_pj") if c in names]
+        ot = pq.read_table(f, columns=keep, filters=[("row", "=", "op_kind")])
+        op_frames.append(ot.to_pandas())
     tot = pd.concat(tot_frames, ignore_index=True) if tot_frames else pd.DataFrame()
     ops = pd.concat(op_frames, ignore_index=True) if op_frames else pd.DataFrame()
     return tot, ops
 
 
 def _objective_columns(tot: pd.DataFrame, spec_objectives: dict[str, str], extra: list[str]) -> dict[str, str]:
+    """The objective menu: the spec's objectives, then every registered metric with a direction that
+    has values and is not constant, then the constraint columns."""
+    from simulator.metrics import METRICS
+
+    registered = [m.name for m in METRICS.values() if m.sense is not None]
     out: dict[str, str] = {}
-    for c in list(spec_objectives) + list(METRIC_COLUMNS) + extra:
+    seen: list[np.ndarray] = []
+    for c in list(spec_objectives) + extra + list(PREFERRED) + registered:
         if c in out or c not in tot.columns or not pd.api.types.is_numeric_dtype(tot[c]):
             continue
         v = tot[c].to_numpy(dtype=float)
-        v = v[np.isfinite(v)]
-        if len(v) == 0 or (v.min() == v.max() and c not in spec_objectives and c not in extra):
-            continue
+        must = c in spec_objectives or c in extra
+        f = v[np.isfinite(v)]
+        if not must and (len(f) == 0 or f.min() == f.max() or any(np.array_equal(v, w, equal_nan=True) for w in seen)):
+            continue  # no values, constant, or the same numbers as a column already there (prefill token time)
+        seen.append(v)
         out[c] = spec_objectives.get(c, metric_info(c).direction)
     return out
 
@@ -145,22 +125,22 @@ def _json_value(v: Any) -> Any:
     return None if v is None else str(v) if not isinstance(v, (int, float)) else v
 
 
-def _sort_key(v: Any) -> tuple:
-    if v is None or (isinstance(v, float) and not math.isfinite(v)):
-        return (2, 0, "")
-    if isinstance(v, (int, float, np.integer, np.floating)):
-        return (0, float(v), "")
-    return (1, 0, str(v))
-
-
 def build_payload(tot: pd.DataFrame, ops: pd.DataFrame, meta: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
     """(JSON header, gzip-compressed binary blob) of the page's data; ``tot`` one row per ok point."""
-    tot = tot.drop_duplicates("point_id").reset_index(drop=True)
-    n = len(tot)
+    from sweeps.plots import SHAPE, ColourTable, _natural_key, with_shape
+    from sweeps.report import _color_axis, with_metrics
+
     spec_objs: dict[str, str] = dict(meta.get("objectives") or {})
     cons = [parse_constraint(t, source=None, key="constraints") for t in meta.get("constraints", [])]
+    # derived metrics and expression objectives/constraints: computed exactly as tasim pareto does
+    tot = with_metrics(tot.drop_duplicates("point_id").reset_index(drop=True),
+                       list(spec_objs) + [c.column for c in cons])
+    tot = with_shape(tot)
+    n = len(tot)
     objectives = _objective_columns(tot, spec_objs, [c.column for c in cons])
     axes = [c for c in meta.get("axis_columns", []) if c in tot.columns]
+    if SHAPE in tot.columns and {"array.rows", "array.cols"} <= set(axes):
+        axes.append(SHAPE)
     workload = [c for c in WORKLOAD_COLUMNS if c in tot.columns and c not in axes]
     arch = [c for c in ARCH_COLUMNS if c in tot.columns and c not in axes]
 
@@ -171,7 +151,7 @@ def build_payload(tot: pd.DataFrame, ops: pd.DataFrame, meta: dict[str, Any]) ->
         for c in cols:
             s = tot[c]
             values = pd.unique(s.to_numpy(dtype=object))
-            vals = sorted((_json_value(v) for v in values), key=_sort_key)
+            vals = sorted((_json_value(v) for v in values), key=lambda v: (v is None, _natural_key(v)))
             vals = list(dict.fromkeys(vals))
             if len(vals) <= 1 and role != "axis":
                 constants[c] = vals[0] if vals else None
@@ -179,7 +159,8 @@ def build_payload(tot: pd.DataFrame, ops: pd.DataFrame, meta: dict[str, Any]) ->
             numeric = pd.api.types.is_numeric_dtype(s)
             if numeric and len(vals) > MAX_CATEGORIES:
                 sections.append((f"c:{c}", s.to_numpy(dtype=np.float64)))
-                columns.append({"name": c, "role": role, "kind": "num", "label": c, "unit": "", "scale": 1.0})
+                columns.append({"name": c, "role": role, "kind": "num", "label": c, "header": c, "unit": "",
+                                "scale": 1.0})
                 continue
             if len(vals) > 65535:
                 raise InputError(f"{len(vals)} distinct values (allowed: at most 65535 for the explorer)", key=c)
@@ -187,12 +168,13 @@ def build_payload(tot: pd.DataFrame, ops: pd.DataFrame, meta: dict[str, Any]) ->
             codes = np.fromiter((index[_json_value(v)] for v in s.to_numpy(dtype=object)), dtype=np.int64, count=n)
             dtype = np.uint8 if len(vals) <= 255 else np.uint16
             sections.append((f"c:{c}", codes.astype(dtype)))
-            columns.append({"name": c, "role": role, "kind": "cat", "values": vals, "label": c})
+            columns.append({"name": c, "role": role, "kind": "cat", "values": vals, "label": c,
+                            "colors": _colours(c, s, vals, ColourTable)})
     for c, sense in objectives.items():
         m = metric_info(c)
         sections.append((f"c:{c}", tot[c].to_numpy(dtype=np.float64)))
-        columns.append({"name": c, "role": "objective", "kind": "num", "label": m.label, "unit": m.unit,
-                        "scale": m.scale, "sense": sense})
+        columns.append({"name": c, "role": "objective", "kind": "num", "label": m.label, "header": m.header,
+                        "unit": m.unit, "scale": m.scale, "sense": sense})
 
     op_kinds: list[str] = []
     if len(ops) and {"latency_s", "energy_pj", "op_kind"} <= set(ops.columns):
@@ -232,18 +214,27 @@ def build_payload(tot: pd.DataFrame, ops: pd.DataFrame, meta: dict[str, Any]) ->
         "constraints": constraints,
         "default_x": names[0] if names else None,
         "default_y": names[1] if len(names) > 1 else (names[0] if names else None),
-        "default_color": _default_color(meta, columns),
+        "default_color": _default_color(meta, columns, _color_axis(meta, tot)),
         "layout": layout,
         "raw_bytes": len(raw),
     }
     return header, gzip.compress(raw, compresslevel=6, mtime=0)
 
 
-def _default_color(meta: dict[str, Any], columns: list[dict[str, Any]]) -> str | None:
+def _colours(column: str, series: pd.Series, values: list[Any], table: Any) -> list[str]:
+    """One colour per value, the same as the report's figures give it (sweeps.plots.ColourTable)."""
+    from matplotlib.colors import to_hex
+
+    ct = table(column, series)
+    probe = pd.Series(values, dtype=series.dtype if pd.api.types.is_numeric_dtype(series) else object)
+    return [to_hex(rgba) for rgba in ct.rgba(probe)]
+
+
+def _default_color(meta: dict[str, Any], columns: list[dict[str, Any]], report_choice: str | None) -> str | None:
+    """The report's colouring column when the page has it, else the first varying axis, recipe, model."""
     cats = {c["name"]: c for c in columns if c["kind"] == "cat" and len(c["values"]) > 1}
-    chosen = (meta.get("spec") or {}).get("color_by")
-    if chosen in cats:
-        return chosen
+    if report_choice in cats:
+        return report_choice
     for c in [*meta.get("axis_columns", []), "recipe", "model"]:
         if c in cats:
             return c
@@ -290,10 +281,7 @@ def write_explorer(out_dir: str | Path, out: str | Path | None = None) -> Path:
     """Write the explorer page of a results directory (default ``DIR/explorer.html``); returns its path."""
     store = Store(out_dir, create=False)
     meta = store.read_meta()
-    wanted = set(meta.get("axis_columns", [])) | set(WORKLOAD_COLUMNS) | set(ARCH_COLUMNS) | set(METRIC_COLUMNS)
-    wanted |= set(meta.get("objectives") or {})
-    wanted |= {parse_constraint(t, source=None, key="constraints").column for t in meta.get("constraints", [])}
-    tot, ops = _read(store, wanted)
+    tot, ops = _read(store)
     if len(tot) == 0:
         raise InputError("no successfully simulated design points to explore", source=str(out_dir))
     header, blob = build_payload(tot, ops, meta)

@@ -25,7 +25,7 @@ import pytest
 
 import sweeps
 from sweeps.cli import main
-from sweeps.explorer import build_payload, metric_info, write_explorer
+from sweeps.explorer import build_payload, metric_info
 from sweeps.pareto import pareto_front, parse_objectives
 from sweeps.report import feasible
 
@@ -69,9 +69,9 @@ def test_page_data_equal_the_store(quickstart, totals):
     assert header["n"] == len(totals) and sorted(ids) == sorted(totals["point_id"])
     tot = totals.set_index("point_id").loc[ids]
     cols = {c["name"]: c for c in header["columns"]}
-    for name in ("latency_s", "energy_pj", "area_mm2", "accuracy"):  # bit for bit, SI units
+    for name in ("latency_s", "energy_pj", "area_mm2", "fidelity_minilm"):  # bit for bit, SI units
         np.testing.assert_array_equal(arrays[f"c:{name}"], tot[name].to_numpy(dtype=float))
-        assert cols[name]["role"] == "objective" and cols[name]["sense"] == ("max" if name == "accuracy" else "min")
+        assert cols[name]["role"] == "objective" and cols[name]["sense"] == ("max" if name == "fidelity_minilm" else "min")
     for name in ("array.rows", "pe.precision_mode", "recipe", "model"):
         values = cols[name]["values"]
         decoded = [values[k] for k in arrays[f"c:{name}"]]
@@ -102,12 +102,12 @@ def test_explore_command(quickstart, tmp_path, capsys):
 def test_payload_handles_many_values_and_nan(totals):
     df = totals.copy()
     df["dram.bandwidth_gbps"] = np.linspace(1.0, 500.0, len(df))  # continuous axis -> a range filter
-    df.loc[df.index[:5], "accuracy"] = np.nan
+    df.loc[df.index[:5], "fidelity_minilm"] = np.nan
     header, blob = build_payload(df, pd.DataFrame(), {"axis_columns": ["dram.bandwidth_gbps", "array.rows"],
-                                                      "objectives": {"latency_s": "min", "accuracy": "max"}})
+                                                      "objectives": {"latency_s": "min", "fidelity_minilm": "max"}})
     cols = {c["name"]: c for c in header["columns"]}
     assert cols["dram.bandwidth_gbps"]["kind"] == "num" and cols["array.rows"]["kind"] == "cat"
-    assert header["op_kinds"] == [] and header["default_x"] == "latency_s" and header["default_y"] == "accuracy"
+    assert header["op_kinds"] == [] and header["default_x"] == "latency_s" and header["default_y"] == "fidelity_minilm"
     json.dumps(header, allow_nan=False)
 
 
@@ -204,8 +204,8 @@ def test_point_count_equals_stored_rows(page, totals, quickstart):
 
 
 @pytest.mark.parametrize("x,y", [("latency_s", "area_mm2"), ("latency_s", "energy_pj"),
-                                 ("energy_pj", "accuracy:max"), ("area_mm2", "tops_per_w:max"),
-                                 ("accuracy:max", "power_w")])
+                                 ("energy_pj", "fidelity_minilm:max"), ("area_mm2", "tops_per_w:max"),
+                                 ("fidelity_minilm:max", "power_w")])
 def test_front_ids_equal_tasim_pareto(fresh, quickstart, x, y):
     js = fresh.evaluate("([x, y]) => tasimExplorer.frontIds(x, y)", [x, y])
     cli = _pareto_cli(quickstart, f"{x},{y}")
