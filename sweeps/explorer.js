@@ -3,7 +3,7 @@
   'use strict';
   const $ = (id) => document.getElementById(id);
   const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;'}[c]));
-  const PC_MAX = 10000;
+  const PC_MAX = 5000;
   const PC_DIMS = 8;  // the spec's objectives first, then other metrics up to this many axes  // parallel coordinates: at most this many lines (a stride sample); filters use all
 
   function b64bytes(s) {
@@ -50,7 +50,17 @@
     const raw = await gunzip(b64bytes($('tasim-data').textContent.trim()));
     const TYPES = {float64: Float64Array, float32: Float32Array, uint8: Uint8Array, uint16: Uint16Array};
     const sec = {};
-    for (const L of H.layout) sec[L.name] = new TYPES[L.dtype](raw, L.offset, L.length);
+    const bytes = new Uint8Array(raw);
+    for (const L of H.layout) {
+      const T_ = TYPES[L.dtype];
+      if (!L.shuffle) { sec[L.name] = new T_(raw, L.offset, L.length); continue; }
+      const w = T_.BYTES_PER_ELEMENT, n = L.length, out = new Uint8Array(n * w);
+      for (let b = 0; b < w; b++) {
+        const plane = bytes.subarray(L.offset + b * n, L.offset + (b + 1) * n);
+        for (let i = 0, j = b; i < n; i++, j += w) out[j] = plane[i];
+      }
+      sec[L.name] = new T_(out.buffer);
+    }
     mark('decoded');
 
     const HEX = Array.from({length: 256}, (_, i) => i.toString(16).padStart(2, '0'));
@@ -197,7 +207,7 @@
       buildFilters();
       update(true);
     };
-    $('clear-selection').onclick = () => { S.sel = []; S.detail = null; update(false); };
+    $('clear-selection').onclick = () => { S.sel = []; S.detail = null; drawDetail(); drawCompare(); update(false); };
     $('export-csv').onclick = () => {
       const blob = new Blob([frontCSV()], {type: 'text/csv'});
       const a = document.createElement('a');
@@ -552,10 +562,16 @@
       return p;
     }
     // the parallel coordinates are redrawn after the scatter, coalesced, without blocking it
-    let pcTimer = null, pcPromise = Promise.resolve(), pcResolve = null;
-    function scheduleParcoords() {
-      if (pcTimer === null) pcPromise = new Promise((res) => { pcResolve = res; });
-      else clearTimeout(pcTimer);
+    // (only while they are on screen: drawing them costs more than the scatter; drawn when scrolled to)
+    let pcTimer = null, pcPromise = Promise.resolve(), pcResolve = null, pcVisible = false, pcDirty = false;
+    function scheduleParcoords(force) {
+      if (!pcVisible && !force) {
+        if (!pcDirty) { pcDirty = true; pcPromise = new Promise((res) => { pcResolve = res; }); }
+        return pcPromise;
+      }
+      if (pcTimer === null && !pcDirty) pcPromise = new Promise((res) => { pcResolve = res; });
+      pcDirty = false;
+      if (pcTimer !== null) clearTimeout(pcTimer);
       pcTimer = setTimeout(() => {
         pcTimer = null;
         const done = pcResolve;
@@ -593,7 +609,7 @@
         return paretoIndices(current.idx, xo, yo).map((i) => ids[i]);
       },
       select: (id) => select(id),
-      parcoordsDrawn: () => pcPromise,
+      parcoordsDrawn: () => (pcDirty ? scheduleParcoords(true) : pcPromise),
       selection: () => S.sel.slice(),
       setAxes: (x, y, xlog, ylog) => {
         S.x = x; S.y = y;
@@ -620,6 +636,10 @@
     mark('ready');
     document.body.dataset.ready = '1';
     scheduleParcoords().then(() => mark('parcoords'));
+    new IntersectionObserver((entries) => {
+      pcVisible = entries.some((e) => e.isIntersecting);
+      if (pcVisible && pcDirty) scheduleParcoords();
+    }).observe($('parcoords'));
   }
 
   main().catch((err) => {

@@ -17,6 +17,9 @@ The data travel as one gzip-compressed, base64-encoded binary blob (decompressed
   fronts equal ``sweeps.pareto.pareto_front`` bit for bit);
 * per op kind, latency (s) and energy (pJ) of every point as float32 (display only).
 
+Float sections are byte-shuffled (byte plane 0 of every value, then plane 1, ...) before gzip, which
+compresses floats markedly better; the page un-shuffles them.
+
 Labels, human units and directions of the metrics come from the metric registry
 (``simulator/metrics.py``); derived and expression columns are computed as ``tasim pareto`` computes
 them (``sweeps.report.with_metrics``); colours per value are the report figures' (``sweeps.plots``).
@@ -91,14 +94,11 @@ def _read(store: Store) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def _objective_columns(tot: pd.DataFrame, spec_objectives: dict[str, str], extra: list[str]) -> dict[str, str]:
-    """The objective menu: the spec's objectives, then every registered metric with a direction that
-    has values and is not constant, then the constraint columns."""
-    from simulator.metrics import METRICS
-
-    registered = [m.name for m in METRICS.values() if m.sense is not None]
+    """The objective menu: the spec's objectives, the constraint columns and ``extra`` (always), then the
+    ``PREFERRED`` metrics that have values, vary and are not a copy of a column already there."""
     out: dict[str, str] = {}
     seen: list[np.ndarray] = []
-    for c in list(spec_objectives) + extra + list(PREFERRED) + registered:
+    for c in list(spec_objectives) + extra + list(PREFERRED):
         if c in out or c not in tot.columns or not pd.api.types.is_numeric_dtype(tot[c]):
             continue
         v = tot[c].to_numpy(dtype=float)
@@ -125,7 +125,8 @@ def _json_value(v: Any) -> Any:
     return None if v is None else str(v) if not isinstance(v, (int, float)) else v
 
 
-def build_payload(tot: pd.DataFrame, ops: pd.DataFrame, meta: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
+def build_payload(tot: pd.DataFrame, ops: pd.DataFrame, meta: dict[str, Any],
+                  metrics: list[str] | None = None) -> tuple[dict[str, Any], bytes]:
     """(JSON header, gzip-compressed binary blob) of the page's data; ``tot`` one row per ok point."""
     from sweeps.plots import SHAPE, ColourTable, _natural_key, with_shape
     from sweeps.report import _color_axis, with_metrics
@@ -133,11 +134,11 @@ def build_payload(tot: pd.DataFrame, ops: pd.DataFrame, meta: dict[str, Any]) ->
     spec_objs: dict[str, str] = dict(meta.get("objectives") or {})
     cons = [parse_constraint(t, source=None, key="constraints") for t in meta.get("constraints", [])]
     # derived metrics and expression objectives/constraints: computed exactly as tasim pareto does
-    tot = with_metrics(tot.drop_duplicates("point_id").reset_index(drop=True),
-                       list(spec_objs) + [c.column for c in cons])
+    extra = [c.column for c in cons] + list(metrics or [])
+    tot = with_metrics(tot.drop_duplicates("point_id").reset_index(drop=True), list(spec_objs) + extra)
     tot = with_shape(tot)
     n = len(tot)
-    objectives = _objective_columns(tot, spec_objs, [c.column for c in cons])
+    objectives = _objective_columns(tot, spec_objs, extra)
     axes = [c for c in meta.get("axis_columns", []) if c in tot.columns]
     if SHAPE in tot.columns and {"array.rows", "array.cols"} <= set(axes):
         axes.append(SHAPE)
@@ -193,8 +194,11 @@ def build_payload(tot: pd.DataFrame, ops: pd.DataFrame, meta: dict[str, Any]) ->
 
     layout, blobs, offset = [], [], 0
     for name, arr in sections:
-        buf = np.ascontiguousarray(arr).tobytes()
-        layout.append({"name": name, "dtype": arr.dtype.name, "offset": offset, "length": int(arr.size)})
+        arr = np.ascontiguousarray(arr)
+        shuffle = arr.dtype.kind == "f"  # byte planes (all first bytes, all second bytes, ...): gzip likes them
+        buf = arr.view(np.uint8).reshape(-1, arr.itemsize).T.tobytes() if shuffle else arr.tobytes()
+        layout.append({"name": name, "dtype": arr.dtype.name, "offset": offset, "length": int(arr.size),
+                       "shuffle": shuffle})
         pad = (-len(buf)) % 8
         blobs.append(buf + b"\0" * pad)
         offset += len(buf) + pad
@@ -277,14 +281,20 @@ def render_html(header: dict[str, Any], blob: bytes) -> str:
     ])
 
 
-def write_explorer(out_dir: str | Path, out: str | Path | None = None) -> Path:
-    """Write the explorer page of a results directory (default ``DIR/explorer.html``); returns its path."""
+def write_explorer(out_dir: str | Path, out: str | Path | None = None, metrics: list[str] | None = None) -> Path:
+    """Write the explorer page of a results directory (default ``DIR/explorer.html``); returns its path.
+    ``metrics``: more result columns or expressions for the objective menu (beyond the spec's objectives,
+    its constraint columns and ``PREFERRED``)."""
     store = Store(out_dir, create=False)
     meta = store.read_meta()
     tot, ops = _read(store)
     if len(tot) == 0:
         raise InputError("no successfully simulated design points to explore", source=str(out_dir))
-    header, blob = build_payload(tot, ops, meta)
+    if metrics:
+        from simulator.metrics import check
+
+        metrics = [check(m, tot.columns, key="--metrics") for m in metrics]
+    header, blob = build_payload(tot, ops, meta, metrics)
     path = Path(out) if out is not None else Path(out_dir) / PAGE
     page = render_html(header, blob)
     tmp = path.with_name(f".{path.name}.tmp")

@@ -57,8 +57,12 @@ def _decode(page: str) -> tuple[dict, dict[str, np.ndarray]]:
     assert len(raw) == header["raw_bytes"]
     arrays = {}
     for lay in header["layout"]:
-        dt = np.dtype(lay["dtype"])
-        arrays[lay["name"]] = np.frombuffer(raw, dtype=dt, count=lay["length"], offset=lay["offset"])
+        dt, n = np.dtype(lay["dtype"]), lay["length"]
+        if lay.get("shuffle"):  # byte planes -> values
+            planes = np.frombuffer(raw, dtype=np.uint8, count=n * dt.itemsize, offset=lay["offset"])
+            arrays[lay["name"]] = np.ascontiguousarray(planes.reshape(dt.itemsize, n).T).view(dt).ravel()
+        else:
+            arrays[lay["name"]] = np.frombuffer(raw, dtype=dt, count=n, offset=lay["offset"])
     return header, arrays
 
 

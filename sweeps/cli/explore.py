@@ -21,18 +21,24 @@ def register(sub: argparse._SubParsersAction) -> None:
         epilog=(
             "Examples:\n"
             "  tasim explore results/quickstart\n"
-            "  tasim explore results/quickstart -o /tmp/quickstart-explorer.html"
+            "  tasim explore results/quickstart -o /tmp/quickstart-explorer.html\n"
+            "  tasim explore results/quickstart --metrics cycles,tops_per_mm2,'energy_pj / seq_len'"
         ),
         formatter_class=helpfmt(),
     )
     p.add_argument("dir", metavar="DIR", help="results directory (written by tasim sweep)")
     p.add_argument("-o", "--out", default=None, metavar="FILE", help="output HTML file (default: DIR/explorer.html)")
+    p.add_argument("--metrics", default=None, metavar="LIST",
+                   help="comma-separated extra result columns or expressions for the objective menu "
+                        "(the spec's objectives and the common metrics are always there)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from sweeps.explorer import write_explorer
+    from sweeps.pareto import split_top_level
 
-    path = write_explorer(args.dir, args.out)
+    metrics = [m.strip() for m in split_top_level(args.metrics) if m.strip()] if args.metrics else None
+    path = write_explorer(args.dir, args.out, metrics)
     print(f"explorer: {path} ({path.stat().st_size / 1e6:.1f} MB)")
     return 0
