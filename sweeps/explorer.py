@@ -22,7 +22,7 @@ compresses floats markedly better; the page un-shuffles them.
 
 Labels, human units and directions of the metrics come from the metric registry
 (``simulator/metrics.py``); derived and expression columns are computed as ``tasim pareto`` computes
-them (``sweeps.report.with_metrics``); colours per value are the report figures' (``sweeps.plots``).
+them (``sweeps.summary.with_metrics``); colours per value are the report figures' (``sweeps.plots``).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow.parquet as pq
+import pyarrow.compute as pc
 
 from sweeps.spec import parse_constraint
 from sweeps.store import Store
@@ -79,17 +79,16 @@ def metric_info(column: str) -> MetricInfo:
 
 
 def _read(store: Store) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(total rows of the ok points, op-kind rows: point_id, op_kind, latency_s, energy_pj)."""
-    tot_frames, op_frames = [], []
-    for f in store.part_files():
-        names = set(pq.read_schema(f).names)
-        tt = pq.read_table(f, filters=[("row", "=", "total"), ("status", "=", "ok")])
-        tot_frames.append(tt.to_pandas())
-        keep = [c for c in ("point_id", "op_kind", "latency_s", "energy_pj") if c in names]
-        ot = pq.read_table(f, columns=keep, filters=[("row", "=", "op_kind")])
-        op_frames.append(ot.to_pandas())
-    tot = pd.concat(tot_frames, ignore_index=True) if tot_frames else pd.DataFrame()
-    ops = pd.concat(op_frames, ignore_index=True) if op_frames else pd.DataFrame()
+    """(total rows of the ok points of the current spec -- what ``tasim pareto`` ranks -- and their
+    op-kind rows: point_id, op_kind, latency_s, energy_pj)."""
+    tot = store.read(None, totals=True, ok_only=True).to_pandas()
+    frames = []
+    for t in store.scan(["point_id", "row", "op_kind", "latency_s", "energy_pj"]):
+        if "op_kind" in t.column_names:
+            t = t.filter(pc.equal(t.column("row"), "op_kind"))
+            frames.append(t.select([c for c in ("point_id", "op_kind", "latency_s", "energy_pj")
+                                    if c in t.column_names]).to_pandas())
+    ops = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     return tot, ops
 
 
@@ -129,7 +128,8 @@ def build_payload(tot: pd.DataFrame, ops: pd.DataFrame, meta: dict[str, Any],
                   metrics: list[str] | None = None) -> tuple[dict[str, Any], bytes]:
     """(JSON header, gzip-compressed binary blob) of the page's data; ``tot`` one row per ok point."""
     from sweeps.plots import SHAPE, ColourTable, _natural_key, with_shape
-    from sweeps.report import _color_axis, with_metrics
+    from sweeps.report import _color_axis
+    from sweeps.summary import with_metrics
 
     spec_objs: dict[str, str] = dict(meta.get("objectives") or {})
     cons = [parse_constraint(t, source=None, key="constraints") for t in meta.get("constraints", [])]

@@ -27,7 +27,7 @@ import sweeps
 from sweeps.cli import main
 from sweeps.explorer import build_payload, metric_info
 from sweeps.pareto import pareto_front, parse_objectives
-from sweeps.report import feasible
+from sweeps.summary import feasible
 
 CHROMIUM = os.environ.get("TASIM_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 
