@@ -45,6 +45,7 @@ from sweeps.store import Store
 from workloads.errors import InputError
 
 PAGE = "explorer.html"
+MAX_POINTS = 250_000  # default limit: ~200 B a point, so about 50 MB of page
 MAX_CATEGORIES = 64
 WORKLOAD_COLUMNS = ("model", "seq_len", "phase", "batch", "context", "new_tokens", "image_size", "recipe")
 ARCH_COLUMNS = ("arch", "engine", "array.rows", "array.cols", "array.dataflow", "array.freq_mhz",
@@ -281,12 +282,17 @@ def render_html(header: dict[str, Any], blob: bytes) -> str:
     ])
 
 
-def write_explorer(out_dir: str | Path, out: str | Path | None = None, metrics: list[str] | None = None) -> Path:
+def write_explorer(out_dir: str | Path, out: str | Path | None = None, metrics: list[str] | None = None,
+                   max_points: int = MAX_POINTS) -> Path:
     """Write the explorer page of a results directory (default ``DIR/explorer.html``); returns its path.
     ``metrics``: more result columns or expressions for the objective menu (beyond the spec's objectives,
-    its constraint columns and ``PREFERRED``)."""
+    its constraint columns and ``PREFERRED``). More than ``max_points`` design points is refused."""
     store = Store(out_dir, create=False)
     meta = store.read_meta()
+    n = sum(t.num_rows for t in store.scan(["point_id"], totals=True, ok_only=True))
+    if n > max_points:
+        raise InputError(f"{n:,} design points (allowed: at most {max_points:,}, about {max_points * 200 / 1e6:.0f} MB "
+                         "of page; raise --max-points or explore a smaller sweep)", source=str(out_dir))
     tot, ops = _read(store)
     if len(tot) == 0:
         raise InputError("no successfully simulated design points to explore", source=str(out_dir))

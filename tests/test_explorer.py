@@ -101,6 +101,11 @@ def test_explore_command(quickstart, tmp_path, capsys):
     assert main(["explore", str(tmp_path / "nothing")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "not a tasim results directory" in err[0]
+    assert main(["explore", str(quickstart), "-o", str(tmp_path / "x.html"), "--max-points", "100"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "1,440 design points (allowed: at most 100" in err[0] and not (tmp_path / "x.html").exists()
+    assert main(["explore", str(quickstart), "--metrics", "latency_sec"]) == 2
+    assert "latency_sec" in capsys.readouterr().err
 
 
 def test_payload_handles_many_values_and_nan(totals):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from sweeps.cli._common import helpfmt
+from sweeps.cli._common import helpfmt, positive_int
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -31,14 +31,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--metrics", default=None, metavar="LIST",
                    help="comma-separated extra result columns or expressions for the objective menu "
                         "(the spec's objectives and the common metrics are always there)")
+    p.add_argument("--max-points", type=positive_int, default=None, metavar="N",
+                   help="refuse results with more design points than this (default 250,000: about 50 MB of page)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from sweeps.explorer import write_explorer
+    from sweeps.explorer import MAX_POINTS, write_explorer
     from sweeps.pareto import split_top_level
 
     metrics = [m.strip() for m in split_top_level(args.metrics) if m.strip()] if args.metrics else None
-    path = write_explorer(args.dir, args.out, metrics)
+    path = write_explorer(args.dir, args.out, metrics, args.max_points or MAX_POINTS)
     print(f"explorer: {path} ({path.stat().st_size / 1e6:.1f} MB)")
     return 0
