@@ -9,16 +9,17 @@ consume them live in the engine modules and are documented in ``docs/``.
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
+from simulator.levels import DramKind, Hierarchy, MemoryLevelSpec, resolve, validate_levels
 from workloads.errors import InputError
 from workloads.schema import apply_override, from_dict, load_yaml, parse_override, spec_field, to_dict
 
-Dataflow = Literal["os", "ws", "is"]
+Dataflow = Literal["os", "ws", "is", "auto"]
 DATAFLOWS: tuple[str, ...] = ("os", "ws", "is")
 
 
@@ -26,7 +27,9 @@ DATAFLOWS: tuple[str, ...] = ("os", "ws", "is")
 class ArraySpec:
     rows: int = spec_field(32, ge=1, doc="PE rows (H)")
     cols: int = spec_field(32, ge=1, doc="PE columns (W)")
-    dataflow: Dataflow = spec_field("os", doc="os (output), ws (weight) or is (input) stationary")
+    dataflow: Dataflow = spec_field(
+        "os", doc="os (output), ws (weight) or is (input) stationary; auto: the fastest per op (docs/memory.md 9)"
+    )
     freq_mhz: float = spec_field(1000.0, gt=0, doc="array clock in MHz")
     count: int = spec_field(1, ge=1, doc="identical arrays working on independent ops/batches")
     timing: Literal["default", "scalesim"] = spec_field(
@@ -90,9 +93,6 @@ class BufferSpec:
             total = self.unified_kib * 1024
             return tuple(int(total * f) for f in self.unified_split)  # type: ignore[return-value]
         return int(self.ifmap_kib * 1024), int(self.filter_kib * 1024), int(self.ofmap_kib * 1024)
-
-
-DramKind = Literal["ddr3", "ddr4", "lpddr4", "lpddr5", "gddr5", "gddr6", "hbm2", "hbm2e", "hbm3"]
 
 
 @dataclass(frozen=True)
@@ -210,20 +210,46 @@ class ArchSpec:
     pe: PESpec = spec_field(default_factory=PESpec)
     buffers: BufferSpec = spec_field(default_factory=BufferSpec)
     dram: DramSpec = spec_field(default_factory=DramSpec)
+    memory: tuple[MemoryLevelSpec, ...] | None = spec_field(
+        None, doc="memory levels, innermost first, DRAM last (docs/memory.md 8); replaces buffers:/dram: sizes"
+    )
     vector: VectorSpec = spec_field(default_factory=VectorSpec)
     tech: TechSpec = spec_field(default_factory=TechSpec)
     energy: EnergySpec = spec_field(default_factory=EnergySpec)
     area: AreaSpec = spec_field(default_factory=AreaSpec)
 
+    def __post_init__(self) -> None:
+        if self.memory is None:
+            return
+        validate_levels(self.memory)
+        b, d = self.buffers, self.dram
+        default_b, default_d = BufferSpec(), DramSpec()
+        for name in ("ifmap_kib", "filter_kib", "ofmap_kib", "unified_kib", "unified_split", "double_buffered", "banks"):
+            if getattr(b, name) != getattr(default_b, name):
+                raise InputError("give the buffers either as memory: levels or as buffers: sizes, not both",
+                                 key=f"buffers.{name}")
+        if d != default_d:
+            raise InputError("give DRAM either as the last memory: level or as dram:, not both", key="dram")
+
     # ---- derived quantities -------------------------------------------------------------------
+    @cached_property
+    def hierarchy(self) -> Hierarchy:
+        """The resolved memory levels (``simulator.levels``), from ``memory:`` or ``buffers:``/``dram:``."""
+        return resolve(self)
+
     @property
     def dram_bytes_per_cycle(self) -> float:
         """DRAM bandwidth in bytes per array clock (inf when unlimited or unspecified)."""
-        if self.dram.bytes_per_cycle is not None:
-            return float(self.dram.bytes_per_cycle)
-        if self.dram.bandwidth_gbps is None:
-            return math.inf
-        return float(self.dram.bandwidth_gbps) * 1e3 / self.array.freq_mhz
+        return self.hierarchy.dram.bytes_per_cycle
+
+    @property
+    def dram_latency_cycles(self) -> float:
+        """First-byte latency of a DRAM request, array cycles."""
+        return self.hierarchy.dram.latency_cycles
+
+    @property
+    def dram_kind(self) -> str:
+        return self.hierarchy.dram.kind
 
     @property
     def num_pes(self) -> int:

@@ -5,7 +5,9 @@
   32b add 137 um^2, fp16 mult 1640, fp32 mult 7700, fp16 add 1360, fp32 add 4184) times the precision
   mode factor (bit fusion 2.5x) and the sparse-support factor.
 * SRAM: total buffer MiB * (mm^2 per MB at the node), log-log interpolated between the 45/28/16/7 nm
-  table points (6.0 / 3.0 / 1.6 / 0.6 mm^2 per MB), extrapolated from the nearest segment.
+  table points (6.0 / 3.0 / 1.6 / 0.6 mm^2 per MB), extrapolated from the nearest segment; with
+  ``memory:`` levels every on-chip level counts (private ones once per array) unless it gives
+  ``area_mm2``. DRAM is off chip.
 * vector: ``lanes * vector_lane_um2 * (node/45)**node_exponent``.
 """
 
@@ -36,8 +38,12 @@ def area_breakdown_mm2(arch: ArchSpec) -> dict[str, float]:
     """``{"array", "sram", "vector", "total"}`` in mm^2."""
     s = logic_scale(arch)
     array = arch.num_pes * pe_area_um2(arch.pe, arch.area) * arch.area.array_overhead * s * 1e-6
-    sram_mib = sum(arch.buffers.sizes_bytes()) * arch.array.count / 2**20
-    sram = sram_mib * sram_mm2_per_mb(arch)
+    h = arch.hierarchy
+    if h.legacy:
+        sram = sum(arch.buffers.sizes_bytes()) * arch.array.count / 2**20 * sram_mm2_per_mb(arch)
+    else:  # every on-chip level: its area override, else its MiB at the node (private levels per array)
+        sram = sum((lv.area_mm2 if lv.area_mm2 is not None else lv.capacity_bytes / 2**20 * sram_mm2_per_mb(arch))
+                   * (1 if lv.shared else arch.array.count) for lv in h.on_chip)
     vector = arch.vector.lanes * arch.area.vector_lane_um2 * s * 1e-6
     return {"array": array, "sram": sram, "vector": vector, "total": array + sram + vector}
 

@@ -28,23 +28,43 @@ def node_factor(arch: ArchSpec) -> float:
 
 
 def dram_pj_per_bit(arch: ArchSpec) -> float:
-    """Energy per DRAM bit of the interface (``energy.dram_pj_per_bit`` overrides the kind's default)."""
+    """Energy per DRAM bit of the interface (``energy.dram_pj_per_bit`` or the DRAM level's
+    ``read_pj_per_bit`` override the kind's default)."""
     if arch.energy.dram_pj_per_bit is not None:
         return float(arch.energy.dram_pj_per_bit)
-    return float(getattr(arch.energy, f"dram_{arch.dram.kind}_pj_per_bit"))
+    if arch.hierarchy.dram.read_pj_per_bit is not None:
+        return float(arch.hierarchy.dram.read_pj_per_bit)
+    return float(getattr(arch.energy, f"dram_{arch.dram_kind}_pj_per_bit"))
 
 
-def sram_read_pj_per_bit(buffer_bytes: float, arch: ArchSpec) -> float:
-    """Read energy per bit of one buffer at the arch's node (bank size from ``buffers.banks``)."""
+def sram_read_pj_per_bit(buffer_bytes: float, arch: ArchSpec, banks: int | None = None) -> float:
+    """Read energy per bit of one buffer at the arch's node (bank size from ``banks``, default
+    ``buffers.banks``)."""
     e = arch.energy
-    bank_kib = min(max(buffer_bytes / 1024.0 / arch.buffers.banks, 1e-3), e.sram_max_bank_kib)
+    nb = arch.buffers.banks if banks is None else banks
+    bank_kib = min(max(buffer_bytes / 1024.0 / nb, 1e-3), e.sram_max_bank_kib)
     return e.sram_read_pj_per_bit_coeff * bank_kib**e.sram_read_exponent * node_factor(arch)
 
 
+def level_read_pj_per_bit(arch: ArchSpec, i: int) -> float:
+    """Read energy per bit of memory level ``i`` of the hierarchy (its override, else the SRAM model
+    at its size; the DRAM level: ``dram_pj_per_bit``)."""
+    lv = arch.hierarchy.levels[i]
+    if lv.dram:
+        return dram_pj_per_bit(arch)
+    if lv.read_pj_per_bit is not None:
+        return float(lv.read_pj_per_bit)
+    return sram_read_pj_per_bit(lv.capacity_bytes, arch, lv.banks)
+
+
 def buffer_read_pj_per_bit(arch: ArchSpec) -> tuple[float, float, float]:
-    """(ifmap, filter, ofmap) SRAM read energy per bit."""
-    ifm, fil, ofm = arch.buffers.sizes_bytes()
-    return sram_read_pj_per_bit(ifm, arch), sram_read_pj_per_bit(fil, arch), sram_read_pj_per_bit(ofm, arch)
+    """(ifmap, filter, ofmap) read energy per bit of the operands' inner buffers."""
+    h = arch.hierarchy
+    if h.legacy:
+        ifm, fil, ofm = arch.buffers.sizes_bytes()
+        return sram_read_pj_per_bit(ifm, arch), sram_read_pj_per_bit(fil, arch), sram_read_pj_per_bit(ofm, arch)
+    return (level_read_pj_per_bit(arch, h.inner("ifmap")), level_read_pj_per_bit(arch, h.inner("filter")),
+            level_read_pj_per_bit(arch, h.inner("ofmap")))
 
 
 def gemm_energy_pj(

@@ -40,6 +40,7 @@ GEMM_FIELDS: tuple[tuple[str, str], ...] = (
     ("body_free_filter_bytes", "f"),
     ("body_idle_cycles", "i"),
     ("tail_free_ifmap_bytes", "f"),
+    ("dataflow", "i"),
 )
 #: keys of the per-GEMM result dictionaries (both engines), in column order
 RESULT_KEYS: tuple[str, ...] = tuple(name for name, _ in GEMM_FIELDS)
@@ -52,6 +53,7 @@ DRAM_IFMAP_READ, DRAM_FILTER_READ, DRAM_OFMAP_READ, DRAM_OFMAP_WRITE = range(11,
 PEAK_IFMAP, PEAK_FILTER, PEAK_OFMAP, LOOP_ORDER = range(15, 19)
 PROLOGUE_CYCLES, PROLOGUE_BYTES, PROLOGUE_FILTER_BYTES, TAIL_IDLE_CYCLES = range(19, 23)
 TAIL_FREE_FILTER, BODY_FREE_FILTER, BODY_IDLE_CYCLES, TAIL_FREE_IFMAP = range(23, 27)
+DATAFLOW = 27  # the dataflow code the GEMM ran with (simulator.dataflows.NAMES)
 #: the cross-op prefetch figures (a contiguous block, ``memory.crossop.cross_op_figures`` order)
 CROSS_OP_FIRST = PROLOGUE_CYCLES
 

@@ -23,8 +23,8 @@ Pipeline (docs/precision_sparsity.md, docs/vector.md, docs/energy.md):
 
 from __future__ import annotations
 
-import dataclasses
 import math
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -34,9 +34,14 @@ import numpy as np
 
 from simulator.arch import ArchSpec
 from simulator.area import area_breakdown_mm2
-from simulator.energy import COMPONENTS, gemm_energy_pj, leakage_pj, node_factor
+from simulator.dataflows import NAMES as DATAFLOW_NAMES
+from simulator.energy import COMPONENTS, gemm_energy_pj, leakage_pj, level_read_pj_per_bit, node_factor
+from simulator.mapping import cheapest, take
+from simulator.memory import timing_code
+from simulator.memory.params import param_matrix
 from simulator.metrics import derive
 from simulator.precision import KIND_CODE, mac_energy_pj, macs_per_pe_cycle, operand_bits
+from simulator.residency import DRAM, IN_PLACE, residency
 from simulator.schedule import CROSS_OP_KEYS, Transitions, b_fresh_fraction, cross_op_saved_cycles, transitions
 from simulator.sparsity import sparsity_effects
 from simulator.vector import analyze_vector_ops
@@ -45,7 +50,9 @@ from workloads.ir import GemmOp, VectorOp, Workload
 
 ENGINES: tuple[str, ...] = ("analytical", "cycle")
 _OP_COLUMNS = ("op", "kind", "op_type", "layer", "phase", "count", "macs", "cycles", "stall_cycles", "latency_s",
-               "energy_pj") + tuple(f"energy_{c}_pj" for c in COMPONENTS) + ("dram_bytes", "utilization")
+               "energy_pj") + tuple(f"energy_{c}_pj" for c in COMPONENTS) + (
+    "dram_bytes", "spill_bytes", "utilization", "dataflow", "array_split")
+_TEXT_COLUMNS = ("op", "kind", "op_type", "phase", "dataflow", "array_split")
 
 
 # ---- workload preparation (arch-independent, cached per workload object) ----------------------------
@@ -145,63 +152,17 @@ def _prepare(w: Workload) -> _Prepared:
 # ---- GEMM engines -----------------------------------------------------------------------------------
 
 
-def _gemm_engine(engine: str) -> Callable[..., dict[str, np.ndarray]]:
+def _params_engine(engine: str) -> Callable[[np.ndarray], dict[str, np.ndarray]]:
+    """The engine on a parameter matrix (``simulator.memory.params``): closed form or cycle level."""
     if engine not in ENGINES:
         raise InputError(f"{engine!r} is not allowed (allowed: {', '.join(ENGINES)})", key="engine")
     if engine == "cycle":
-        try:
-            from simulator.cycle import simulate_gemms
-        except ImportError:
-            raise InputError("the cycle engine is not built into this version (allowed: analytical)",
-                             key="engine") from None
-        return simulate_gemms
-    try:
-        from simulator.memory import analyze_gemms
-    except ImportError:
-        return _roofline_gemms
-    return analyze_gemms
+        from simulator.cycle import simulate_params
 
+        return simulate_params
+    from simulator.memory import analyze_params
 
-def _roofline_gemms(m: Any, n: Any, k: Any, arch: ArchSpec, *, a_bytes: Any = 1.0, b_bytes: Any = 1.0,
-                    out_bytes: Any = 1.0, timing: str | None = None) -> dict[str, np.ndarray]:
-    """Used only when :mod:`simulator.memory` is absent: compute model + ideal traffic + roofline stalls."""
-    from simulator.analytical import analyze_compute
-
-    a = arch.array
-    t = timing or a.timing
-    r = analyze_compute(m, n, k, a.rows, a.cols, a.dataflow, scalesim=t == "scalesim", prefetch=a.prefetch_stationary)
-    m, n, k = (np.asarray(x, dtype=np.float64) for x in (m, n, k))
-    ra, rb, wo = m * k * a_bytes, k * n * b_bytes, m * n * out_bytes
-    bpc = arch.dram_bytes_per_cycle
-    mem = (ra + rb + wo) / bpc if math.isfinite(bpc) else np.zeros_like(ra)
-    comp = r["compute_cycles"].astype(np.float64)
-    stall = np.maximum(np.ceil(mem) - comp, 0.0)
-    return dict(r, stall_cycles=stall, total_cycles=comp + stall, sram_ofmap_reads=np.zeros_like(comp),
-                dram_ifmap_read_bytes=ra, dram_filter_read_bytes=rb, dram_ofmap_read_bytes=np.zeros_like(ra),
-                dram_ofmap_write_bytes=wo)
-
-
-def _grouped_engine(fn: Callable[..., dict[str, np.ndarray]], m: np.ndarray, n: np.ndarray, k: np.ndarray,
-                    arch: ArchSpec, a_rec: np.ndarray, b_rec: np.ndarray, o_rec: np.ndarray,
-                    rec: np.ndarray) -> dict[str, np.ndarray]:
-    """One engine call per distinct (a, b, out) bytes-per-element triple (engines take scalars)."""
-    triples = np.stack([a_rec, b_rec, o_rec], axis=1)
-    uniq, grp_of_rec = np.unique(triples, axis=0, return_inverse=True)
-    grp_of_rec = grp_of_rec.reshape(-1)
-    if len(uniq) == 1:
-        a, b, o = uniq[0]
-        return fn(m, n, k, arch, a_bytes=float(a), b_bytes=float(b), out_bytes=float(o), timing=None)
-    grp = grp_of_rec[rec]
-    out: dict[str, np.ndarray] = {}
-    for gi_, (a, b, o) in enumerate(uniq):
-        sel = np.nonzero(grp == gi_)[0]
-        part = fn(m[sel], n[sel], k[sel], arch, a_bytes=float(a), b_bytes=float(b), out_bytes=float(o), timing=None)
-        for key, val in part.items():
-            val = np.asarray(val)
-            if key not in out:
-                out[key] = np.zeros(m.size, dtype=val.dtype)
-            out[key][sel] = val
-    return out
+    return analyze_params
 
 
 # ---- result ------------------------------------------------------------------------------------------
@@ -226,7 +187,7 @@ class Result:
     def by_kind(self) -> Any:
         """Per op kind sums (``cycles``, ``latency_s``, energies, ``macs``, ``dram_bytes``)."""
         df = self.ops
-        num = [c for c in df.columns if c not in ("op", "kind", "op_type", "layer", "phase", "utilization")]
+        num = [c for c in df.columns if c not in (*_TEXT_COLUMNS, "layer", "utilization")]
         return df.groupby(["op_type", "kind"], sort=False)[num].sum().reset_index()
 
     def to_dict(self) -> dict[str, Any]:
@@ -245,35 +206,57 @@ def _py(v: Any) -> Any:
 # ---- simulate ---------------------------------------------------------------------------------------
 
 
-def _per_array_arch(arch: ArchSpec) -> ArchSpec:
-    cnt = arch.array.count
-    if cnt == 1:
-        return arch
-    bpc = arch.dram_bytes_per_cycle / cnt
-    dram = dataclasses.replace(arch.dram, bandwidth_gbps=None, bytes_per_cycle=bpc)
-    return dataclasses.replace(arch, dram=dram)
-
-
-def _cross_op_saved(prep: _Prepared, arch: ArchSpec, res: dict[str, np.ndarray]) -> np.ndarray:
-    """Per record: cycles saved by loading the next GEMM's first weight tile during the previous GEMM
+def _cross_op_saved(prep: _Prepared, arch: ArchSpec, res: dict[str, np.ndarray], per_iter_row: np.ndarray,
+                    inv_a: np.ndarray, inv_b: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """Per record: cycles saved by loading the next GEMM's first tiles during the previous GEMM
     (``buffers.cross_op_prefetch``, :mod:`simulator.schedule`); zeros when it does not apply."""
     ng = len(prep.gemms)
-    bpc = _per_array_arch(arch).dram_bytes_per_cycle
-    buf = arch.buffers
-    if (not buf.cross_op_prefetch or not buf.double_buffered or not math.isfinite(bpc)
-            or any(key not in res for key in CROSS_OP_KEYS)):
+    if (not arch.buffers.cross_op_prefetch or not arch.hierarchy.double_buffered
+            or not (np.any(inv_a > 0) or np.any(inv_b > 0)) or any(key not in res for key in CROSS_OP_KEYS)):
         return np.zeros(ng)
-    cnt = arch.array.count
     r = prep.rec
-    if cnt not in prep.per_iter:  # products run back to back per layer iteration on one array; B is a weight
-        per_iter = np.array([(-(-x.batch // cnt) if cnt > 1 and x.batch >= cnt else x.batch) * x.count / x.layers
-                             for x in prep.gemms], dtype=np.float64)
-        weight = np.array([x.b_is_weight for x in prep.gemms], dtype=bool)
-        prep.per_iter[cnt] = (per_iter[r], weight[r])
-    per_iter_row, weight_row = prep.per_iter[cnt]
-    saved_row = cross_op_saved_cycles(res, prep.transitions(), per_iter_row, weight_row, prep.b_fresh, bpc,
-                                      float(arch.dram.latency_cycles))
+    weight_row = np.array([x.b_is_weight for x in prep.gemms], dtype=bool)[r]
+    saved_row = cross_op_saved_cycles(res, prep.transitions(), per_iter_row, weight_row, prep.b_fresh, inv_a,
+                                      inv_b, lat)
     return np.bincount(r, weights=saved_row, minlength=ng)
+
+
+def _vector_live_bytes(vops: list[VectorOp]) -> np.ndarray:
+    """Per vector record: bytes of its inputs and output per layer iteration at its largest step."""
+    from simulator.vector import INPUTS
+
+    return np.array([(o.elements + (o.steps - 1) * o.elements_per_step) * o.x.bits / 8.0 * (INPUTS[o.func] + 1.0)
+                     * o.count / o.layers for o in vops], dtype=np.float64)
+
+
+SPLITS: tuple[str, ...] = ("-", "columns", "heads")
+
+
+def _onchip_link_pj(arch: ArchSpec, src: np.ndarray, nbytes: np.ndarray) -> np.ndarray:
+    """Energy of moving ``nbytes`` per row over links from on-chip levels (``src >= 0``): reads there."""
+    out = np.zeros(src.size)
+    for code in np.unique(src):
+        if code >= 0:
+            sel = src == code
+            out[sel] = nbytes[sel] * 8.0 * level_read_pj_per_bit(arch, int(code))
+    return out
+
+
+def _links(arch: ArchSpec, src: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(1 / bytes per cycle, latency) of each row's link from source code ``src`` (residency codes)."""
+    hier = arch.hierarchy
+    inv = np.zeros(src.size)
+    lat = np.zeros(src.size)
+    for code in np.unique(src):
+        if code == IN_PLACE:
+            continue
+        i = len(hier.levels) - 1 if code == DRAM else int(code)
+        bpc = hier.per_array_bpc(i)
+        if math.isfinite(bpc):
+            sel = src == code
+            inv[sel] = 1.0 / bpc
+            lat[sel] = hier.levels[i].latency_cycles
+    return inv, lat
 
 
 def _simulate_columns(w: Workload, arch: ArchSpec, engine: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -290,62 +273,128 @@ def _simulate_columns(w: Workload, arch: ArchSpec, engine: str) -> tuple[dict[st
         p = macs_per_pe_cycle(a_bits, b_bits, pe)
         sp = sparsity_effects([x.a for x in prep.gemms], [x.b for x in prep.gemms],
                               [x.b_is_weight for x in prep.gemms], pe, arch.array.rows, [x.kind for x in prep.gemms])
-        mac_pj = mac_energy_pj(a_bits, b_bits, KIND_CODE[pe.number_kind], pe, arch.energy, arch.array.dataflow)
-        mac_pj = mac_pj * sp.mac_gate * fe
         r = prep.rec
+        nr = r.size
+        gate = sp.mac_gate * fe
         k = prep.k.astype(np.float64)
         k_eff = np.maximum(np.ceil(k * (sp.k_scale / p)[r] - 1e-9), 1.0).astype(np.int64)
         # bytes per streamed (packed / compressed) element, per record: true bytes up to K rounding
         a_rec = a_bits / 8.0 * p / sp.k_scale
         b_rec = (b_bits + sp.b_meta_bits) / 8.0 * p * sp.b_store_scale / sp.k_scale
         o_rec = o_bits / 8.0
-        a_row, b_row = a_rec[r], b_rec[r]
-        # several arrays: records with >= count independent products (heads) spread them over the
-        # arrays; others split N column-wise (each array 1/count of the columns, activations multicast)
-        batch_split = np.array([x.batch >= cnt for x in prep.gemms], dtype=bool)[r] if cnt > 1 else None
+        a_row, b_row, o_row = a_rec[r], b_rec[r], o_rec[r]
         n_full = prep.n if not np.any(sp.n_scale < 1) else np.maximum(
             np.ceil(prep.n * sp.n_scale[r] - 1e-9), 1).astype(np.int64)
-        n_arr = n_full if cnt == 1 else np.where(batch_split, n_full, -(-n_full // cnt))
-        res = _grouped_engine(_gemm_engine(engine), prep.m, n_arr, k_eff, _per_array_arch(arch),
-                              a_rec, b_rec, o_rec, r)
-        share = 1.0 if cnt == 1 else np.where(batch_split, 1.0, float(cnt))  # arrays working on one product
-        dram_row = (np.asarray(res["dram_ifmap_read_bytes"], dtype=np.float64)
-                    + share * (np.asarray(res["dram_filter_read_bytes"], dtype=np.float64)
-                               + np.asarray(res["dram_ofmap_read_bytes"], dtype=np.float64)
-                               + np.asarray(res["dram_ofmap_write_bytes"], dtype=np.float64)))
         mf = prep.m.astype(np.float64)
         macs_row = mf * prep.n * k
         exec_row = macs_row * (sp.k_scale * sp.n_scale)[r]
-        e = gemm_energy_pj(arch, res, macs_executed=exec_row, mac_pj=mac_pj[r], a_bits=a_row * 8.0,
-                           b_bits=b_row * 8.0, dram_bytes=dram_row)
-        for c in ("sram_ifmap", "sram_filter", "sram_ofmap"):
-            e[c] = e[c] * share
         wts = prep.mult
-        if cnt > 1:  # batch-split records: `cnt` products at a time
-            bsz = np.array([x.batch for x in prep.gemms], dtype=np.float64)[r]
-            time_wts = np.where(batch_split, wts / bsz * np.ceil(bsz / cnt), wts)
-        else:
-            time_wts = wts
+        bsz = np.array([x.batch for x in prep.gemms], dtype=np.float64)[r]
+        # residency between ops (simulator/residency.py): where A, B come from and C goes
+        a_prod = mf * k_eff * a_row
+        b_prod = k_eff * n_full * b_row
+        c_prod = mf * n_full * o_row
+        res_ = residency(prep, arch, a_prod, b_prod, c_prod, _vector_live_bytes(prep.vops))
+        inv_a, lat_a = _links(arch, res_.a_src)
+        inv_b, lat_b = _links(arch, res_.b_src)
+        inv_c, lat_c = _links(arch, res_.c_dst)
+        lat = np.maximum(np.maximum(np.where(inv_a > 0, lat_a, 0.0), np.where(inv_b > 0, lat_b, 0.0)),
+                         np.where(inv_c > 0, lat_c, 0.0))
+        hier = arch.hierarchy
+        caps = hier.inner_caps()
+        a = arch.array
+        timing = timing_code(arch, None)
+        # candidate mappings (simulator/mapping.py): every dataflow under `auto`, and with several
+        # arrays the heads (independent products) spread over the arrays or each product split by columns
+        dfs = list(range(len(DATAFLOW_NAMES))) if a.dataflow == "auto" else [DATAFLOW_NAMES.index(a.dataflow)]
+        splits = [0] if cnt == 1 else [1, 2]
+        cands = [(d, sp_) for d in dfs for sp_ in splits]
+        prm = []
+        for d, sp_ in cands:
+            n_arr = -(-n_full // cnt) if sp_ == 1 else n_full
+            prm.append(param_matrix(m=prep.m, n=n_arr, k=k_eff, h=a.rows, w=a.cols, df=d, timing=timing,
+                                    db=hier.double_buffered, cap_a=caps[0], cap_b=caps[1], cap_c=caps[2], ab=a_row,
+                                    bb=b_row, ob=o_row, inv_a=inv_a, inv_b=inv_b, inv_c=inv_c, lat=lat))
+        allres = _params_engine(engine)(np.concatenate(prm))
+        dram_bpc = hier.dram.bytes_per_cycle
+        weight_row = np.array([x.b_is_weight for x in prep.gemms], dtype=bool)[r]
+        per_cand = []
+        for c, (d, sp_) in enumerate(cands):
+            rc = {key: val[c * nr:(c + 1) * nr] for key, val in allres.items()}
+            share = float(cnt) if sp_ == 1 else 1.0  # arrays working on one product
+            la = np.asarray(rc["dram_ifmap_read_bytes"], dtype=np.float64)
+            lb = np.asarray(rc["dram_filter_read_bytes"], dtype=np.float64)
+            lcc = np.asarray(rc["dram_ofmap_read_bytes"], dtype=np.float64) + rc["dram_ofmap_write_bytes"]
+            a_d = np.where(res_.a_src == DRAM, la, 0.0)
+            b_d = np.where(res_.b_src == DRAM, share * lb, np.where((res_.b_src >= 0) & weight_row, b_prod, 0.0))
+            c_d = np.where(res_.c_dst == DRAM, share * lcc, 0.0)
+            dram_row = a_d + b_d + c_d
+            spill_row = a_d + c_d + np.where(weight_row, 0.0, b_d)
+            # no transfer for an operand already in its inner buffer: no fill energy either
+            fills = dict(rc, dram_ifmap_read_bytes=np.where(res_.a_src == IN_PLACE, 0.0, la),
+                         dram_filter_read_bytes=np.where(res_.b_src == IN_PLACE, 0.0, lb))
+            mac_pj = mac_energy_pj(a_bits, b_bits, KIND_CODE[pe.number_kind], pe, arch.energy, DATAFLOW_NAMES[d])
+            e = gemm_energy_pj(arch, fills, macs_executed=exec_row, mac_pj=(mac_pj * gate)[r], a_bits=a_row * 8.0,
+                               b_bits=b_row * 8.0, dram_bytes=dram_row)
+            for comp, src, byts in (("sram_ifmap", res_.a_src, la), ("sram_filter", res_.b_src, share * lb),
+                                    ("sram_ofmap", res_.c_dst, share * lcc)):
+                e[comp] = e[comp] * share + _onchip_link_pj(arch, src, byts)
+            # the DRAM channel bounds every product: its bytes over the bandwidth the product gets
+            total = np.asarray(rc["total_cycles"], dtype=np.float64)
+            if math.isfinite(dram_bpc):
+                bound = np.ceil(dram_row / (dram_bpc / (cnt if sp_ == 2 else 1)) - 1e-9)
+                extra = np.maximum(bound - total, 0.0)
+            else:
+                extra = np.zeros(nr)
+            time_w = wts / bsz * np.ceil(bsz / cnt) if sp_ == 2 else wts
+            energy_row = sum(e[x] for x in e)
+            valid = (bsz >= 2) if sp_ == 2 else np.ones(nr, dtype=bool)
+            per_cand.append({"res": rc, "dram": dram_row, "spill": spill_row, "e": e, "extra": extra,
+                             "time_w": time_w, "time": np.where(valid, (total + extra) * time_w, np.inf),
+                             "energy": energy_row * wts, "share": share, "split": sp_, "df": d})
+        pick = cheapest([{"total_cycles": pc["time"]} for pc in per_cand], [pc["energy"] for pc in per_cand])
+        rows_ = np.arange(nr)
+
+        def chosen(key: str) -> np.ndarray:
+            return np.stack([np.broadcast_to(np.asarray(pc[key], dtype=np.float64), (nr,)) for pc in per_cand])[
+                pick, rows_]
+
+        res = take([pc["res"] for pc in per_cand], pick)
+        time_wts = chosen("time_w")
+        extra = chosen("extra")
+        dram_row = chosen("dram")
+        split_row = chosen("split").astype(np.int64)
+        per_iter_row = np.array([x.batch * x.count / x.layers for x in prep.gemms], dtype=np.float64)[r]
+        per_iter_row = np.where(split_row == 2, per_iter_row / bsz * np.ceil(bsz / cnt), per_iter_row)
 
         def agg(x: Any, weights: np.ndarray = wts) -> np.ndarray:
             return np.bincount(r, weights=np.asarray(x, dtype=np.float64) * weights, minlength=ng)
 
-        saved = _cross_op_saved(prep, arch, res)
+        saved = _cross_op_saved(prep, arch, res, per_iter_row, inv_a, inv_b, lat)
         g = {
-            "cycles": agg(res["total_cycles"], time_wts) - saved,
-            "stall_cycles": agg(res["stall_cycles"], time_wts) - saved,
+            "cycles": agg(np.asarray(res["total_cycles"]) + extra, time_wts) - saved,
+            "stall_cycles": agg(np.asarray(res["stall_cycles"]) + extra, time_wts) - saved,
             "macs": agg(macs_row),
             "slots": agg(mf * n_full * k_eff),
             "dram_bytes": agg(dram_row),
+            "spill_bytes": agg(chosen("spill")),
         }
         for c in ("mac", "sram_ifmap", "sram_filter", "sram_ofmap", "dram"):
-            g[f"energy_{c}_pj"] = agg(e[c])
+            g[f"energy_{c}_pj"] = agg(np.stack([pc["e"][c] for pc in per_cand])[pick, rows_])
+        first = prep.start_row
+        g["dataflow"] = np.array([DATAFLOW_NAMES[int(x)] for x in np.asarray(res["dataflow"])[first]], dtype=object)
+        g["array_split"] = np.array([SPLITS[int(x)] for x in split_row[first]], dtype=object)
+        weight_bytes = float(sum(b_prod[first[i]] * x.count for i, x in enumerate(prep.gemms) if x.b_is_weight))
+        dram_need = weight_bytes + res_.kv_bytes
+        kv_on_chip = res_.kv_on_chip
     v = analyze_vector_ops(prep.vops, arch)
 
     # assemble per-op columns in workload order
     n_ops = ng + nv
     freq_hz = arch.array.freq_mhz * 1e6
-    cols: dict[str, Any] = {c: np.zeros(n_ops) for c in _OP_COLUMNS if c not in ("op", "kind", "op_type", "phase")}
+    cols: dict[str, Any] = {c: np.zeros(n_ops) for c in _OP_COLUMNS if c not in _TEXT_COLUMNS}
+    cols["dataflow"] = np.full(n_ops, "-", dtype=object)
+    cols["array_split"] = np.full(n_ops, "-", dtype=object)
     names, kinds, types, phases = [], [], [], []
     gi = np.array([i for t, i in prep.order if t == "g"], dtype=np.int64)
     vi = np.array([i for t, i in prep.order if t == "v"], dtype=np.int64)
@@ -361,7 +410,8 @@ def _simulate_columns(w: Workload, arch: ArchSpec, engine: str) -> tuple[dict[st
         cols["count"][len(names) - 1] = op.count * (op.batch if t == "g" else 1) * op.steps  # type: ignore[union-attr]
     pes = arch.array.rows * arch.array.cols * cnt
     if ng:
-        for c in ("cycles", "stall_cycles", "macs", "dram_bytes") + tuple(f"energy_{x}_pj" for x in
+        for c in ("cycles", "stall_cycles", "macs", "dram_bytes", "spill_bytes", "dataflow",
+                  "array_split") + tuple(f"energy_{x}_pj" for x in
                                                                            ("mac", "sram_ifmap", "sram_filter",
                                                                             "sram_ofmap", "dram")):
             cols[c][gpos] = g[c][gi]
@@ -369,6 +419,7 @@ def _simulate_columns(w: Workload, arch: ArchSpec, engine: str) -> tuple[dict[st
     if nv:
         cols["cycles"][vpos] = v["cycles"][vi]
         cols["dram_bytes"][vpos] = v["dram_bytes"][vi]
+        cols["spill_bytes"][vpos] = v["spill_bytes"][vi]
         cols["energy_vector_pj"][vpos] = v["energy_vector_pj"][vi]
         cols["energy_sram_ofmap_pj"][vpos] = v["energy_sram_ofmap_pj"][vi]
         cols["energy_dram_pj"][vpos] = v["energy_dram_pj"][vi]
@@ -414,7 +465,17 @@ def _simulate_columns(w: Workload, arch: ArchSpec, engine: str) -> tuple[dict[st
         "vector_cycles": float(cols["cycles"][~is_g].sum()),
         "stall_cycles": float(cols["stall_cycles"].sum()),
         "peak_tops": peak_tops,
+        "spill_bytes": float(cols["spill_bytes"].sum()),
     }
+    if ng:
+        cap = arch.hierarchy.dram.capacity_bytes
+        totals["kv_on_chip"] = bool(kv_on_chip)
+        totals["dram_capacity_bytes"] = cap
+        totals["dram_fits"] = bool(dram_need <= cap)
+        if dram_need > cap:
+            warnings.warn(f"{arch.name}: weights + KV cache ({dram_need / 2**30:.2f} GiB) exceed the DRAM capacity "
+                          f"({cap / 2**30:.2f} GiB) of level {arch.hierarchy.dram.name!r}", ResourceWarning,
+                          stacklevel=3)
     # what the derived metrics (simulator/metrics.py: tokens/s, TOPS/W, energy per token, ...) divide by
     totals["inferences"] = float(w.batch)
     if "decode" in phase_cycles:

@@ -147,39 +147,53 @@ def _ceil_cycles(x: np.ndarray) -> np.ndarray:
 
 def cross_op_saved_cycles(
     res: dict[str, Any], tr: Transitions, inst_per_iter: np.ndarray, b_is_weight: np.ndarray,
-    b_fresh: np.ndarray, bytes_per_cycle: float, latency_cycles: float,
+    b_fresh: np.ndarray, inv_a: Any, inv_b: Any, latency_cycles: Any,
 ) -> np.ndarray:
     """Cycles saved per engine row over the whole workload (already multiplied by occurrences).
 
     ``res``: per-row engine figures (``CROSS_OP_KEYS``); ``inst_per_iter``: products a row runs back
     to back per iteration on one array; ``b_is_weight``: per row, whether B is a weight; ``b_fresh``:
     per row, the fraction of B that the previous weight GEMM may have just written (``b_fresh_fraction``).
-    ``bytes_per_cycle``/``latency_cycles``: DRAM of one array (finite bandwidth; bandwidth may also be
-    given per row, for rows of several designs evaluated together by ``simulator.batch``).
+    ``inv_a``/``inv_b``: per row (or scalar), cycles per byte of the links A and B are fetched over
+    (0: free); ``latency_cycles``: per row (or scalar), the first-byte latency of its links. Idle link
+    cycles of ``p`` carry ``c``'s bytes at ``c``'s rates.
     """
     def col(key: str) -> np.ndarray:
         return np.asarray(res[key], dtype=np.float64)
 
     pro, ld0, lb_all = col("prologue_cycles"), col("prologue_bytes"), col("prologue_filter_bytes")
+    n = pro.size
+    ia = np.broadcast_to(np.asarray(inv_a, dtype=np.float64), (n,))
+    ib = np.broadcast_to(np.asarray(inv_b, dtype=np.float64), (n,))
+    lat = np.broadcast_to(np.asarray(latency_cycles, dtype=np.float64), (n,))
     la_all = np.maximum(ld0 - lb_all, 0.0)  # fold 0 loads no partial sums: the rest is A
     weight = np.asarray(b_is_weight, dtype=bool)
-    bpc = np.broadcast_to(np.asarray(bytes_per_cycle, dtype=np.float64), pro.shape)  # scalar or per row
-    idle_tail = col("tail_idle_cycles") * bpc  # DRAM-idle bytes of the last window
-    idle_body = col("body_idle_cycles") * bpc  # ... of the earlier windows
+    idle_tail = col("tail_idle_cycles")  # link-idle cycles of the last window
+    idle_body = col("body_idle_cycles")  # ... of the earlier windows
     free_tail_b, free_body_b = col("tail_free_filter_bytes"), col("body_free_filter_bytes")
     free_tail_a = col("tail_free_ifmap_bytes")
-    inv_bw = 1.0 / bpc
+    with np.errstate(divide="ignore"):
+        bpc_a = np.where(ia > 0, 1.0 / np.where(ia > 0, ia, 1.0), np.inf)
+        bpc_b = np.where(ib > 0, 1.0 / np.where(ib > 0, ib, 1.0), np.inf)
+
+    def bytes_in(cycles: np.ndarray, bpc: np.ndarray) -> np.ndarray:
+        return np.where(cycles > 0, cycles * np.where(np.isfinite(bpc), bpc, 0.0), 0.0) + np.where(
+            np.isfinite(bpc), 0.0, np.inf)
 
     def saved(p: np.ndarray, c: np.ndarray, lb0: np.ndarray, la0: np.ndarray) -> np.ndarray:
         # B first: in the earlier windows (room for B only there), then in the last window
-        xb_body = np.minimum(np.minimum(lb0, free_body_b[p]), idle_body[p])
-        xb_tail = np.minimum(np.minimum(lb0 - xb_body, idle_tail[p]), np.maximum(free_tail_b[p] - xb_body, 0.0))
-        xa = np.minimum(np.minimum(la0, free_tail_a[p]), idle_tail[p] - xb_tail)
+        xb_body = np.minimum(np.minimum(lb0, free_body_b[p]), bytes_in(idle_body[p], bpc_b[c]))
+        xb_tail = np.minimum(np.minimum(lb0 - xb_body, bytes_in(idle_tail[p], bpc_b[c])),
+                             np.maximum(free_tail_b[p] - xb_body, 0.0))
+        left_t = np.maximum(idle_tail[p] - xb_tail * ib[c], 0.0)  # idle cycles left for A
+        same = ia[c] == ib[c]
+        xa_room = np.where(same, bytes_in(idle_tail[p], bpc_a[c]) - xb_tail, bytes_in(left_t, bpc_a[c]))
+        xa = np.minimum(np.minimum(la0, free_tail_a[p]), xa_room)
         rest = ld0[c] - (xb_body + xb_tail + xa)
-        new = np.where(rest > 1e-9 * ld0[c], _ceil_cycles(latency_cycles + rest * inv_bw[c]), 0.0)
+        rest_t = np.where(same, rest * ib[c], (la_all[c] - xa) * ia[c] + (lb_all[c] - xb_body - xb_tail) * ib[c])
+        new = np.where((rest > 1e-9 * ld0[c]) & (rest_t > 0), _ceil_cycles(lat[c] + rest_t), 0.0)
         return np.maximum(pro[c] - new, 0.0)
 
-    n = pro.size
     out = np.zeros(n)
     if tr.prev_row.size:
         p, c = tr.prev_row, tr.cur_row

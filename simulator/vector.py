@@ -22,7 +22,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from simulator.arch import ArchSpec
-from simulator.energy import dram_pj_per_bit, node_factor, sram_read_pj_per_bit
+from simulator.energy import dram_pj_per_bit, level_read_pj_per_bit, node_factor, sram_read_pj_per_bit
 from workloads.ir import VectorOp
 
 # tensors read per element (written: one)
@@ -43,7 +43,7 @@ def analyze_vector_ops(ops: Sequence[VectorOp], arch: ArchSpec) -> dict[str, np.
     n = len(ops)
     if n == 0:
         z = np.zeros(0)
-        return {k: z for k in ("cycles", "elements", "dram_bytes", "sram_bytes", "energy_vector_pj",
+        return {k: z for k in ("cycles", "elements", "dram_bytes", "spill_bytes", "sram_bytes", "energy_vector_pj",
                                "energy_sram_ofmap_pj", "energy_dram_pj")}
     v = arch.vector
     steps = np.array([o.steps for o in ops], dtype=np.int64)
@@ -63,7 +63,11 @@ def analyze_vector_ops(ops: Sequence[VectorOp], arch: ArchSpec) -> dict[str, np.
     comp = (np.ceil(e / v.lanes) * cpe[rec] + v.startup_cycles) * clock
     tensor_bytes = e * nbytes[rec]
     sram_bytes = tensor_bytes * (nin[rec] + 1.0)
-    ofmap_cap = arch.buffers.sizes_bytes()[2]
+    hier = arch.hierarchy
+    act = hier.act_level
+    # the vector unit works on activations where they stay (the activation level, docs/memory.md 8),
+    # else in the output buffer; an instance whose inputs + output do not fit streams through DRAM
+    ofmap_cap = hier.act_capacity() if act is not None else hier.inner_caps()[2]
     spill = sram_bytes > ofmap_cap
     dram = np.where(is_emb[rec], tensor_bytes, np.where(spill, sram_bytes, 0.0))
     bpc = arch.dram_bytes_per_cycle
@@ -75,7 +79,8 @@ def analyze_vector_ops(ops: Sequence[VectorOp], arch: ArchSpec) -> dict[str, np.
 
     elements = per_record(e)
     fe = node_factor(arch)
-    e_of = sram_read_pj_per_bit(ofmap_cap, arch)
+    e_of = sram_read_pj_per_bit(ofmap_cap, arch) if hier.legacy else level_read_pj_per_bit(
+        arch, act if act is not None else hier.inner("ofmap"))
     wf = arch.energy.sram_write_factor
     sram_b = per_record(sram_bytes)
     out_b = per_record(tensor_bytes)  # the written tensor
@@ -84,6 +89,7 @@ def analyze_vector_ops(ops: Sequence[VectorOp], arch: ArchSpec) -> dict[str, np.
         "cycles": per_record(cyc),
         "elements": elements,
         "dram_bytes": dram_b,
+        "spill_bytes": per_record(np.where(is_emb[rec], 0.0, dram)),
         "sram_bytes": sram_b,
         "energy_vector_pj": elements * cpe * v.energy_pj_per_element_op * fe,
         "energy_sram_ofmap_pj": ((sram_b - out_b) * 8.0 + out_b * 8.0 * wf) * e_of,

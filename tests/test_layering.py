@@ -127,7 +127,7 @@ def test_result_layout_constants_match_the_field_list() -> None:
                  R.DRAM_IFMAP_READ, R.DRAM_FILTER_READ, R.DRAM_OFMAP_READ, R.DRAM_OFMAP_WRITE, R.PEAK_IFMAP,
                  R.PEAK_FILTER, R.PEAK_OFMAP, R.LOOP_ORDER, R.PROLOGUE_CYCLES, R.PROLOGUE_BYTES,
                  R.PROLOGUE_FILTER_BYTES, R.TAIL_IDLE_CYCLES, R.TAIL_FREE_FILTER, R.BODY_FREE_FILTER,
-                 R.BODY_IDLE_CYCLES, R.TAIL_FREE_IFMAP]
+                 R.BODY_IDLE_CYCLES, R.TAIL_FREE_IFMAP, R.DATAFLOW]
     assert constants == list(range(R.N_FIELDS))
     assert len(R.RESULT_KEYS) == R.N_FIELDS
     assert R.RESULT_KEYS[R.DRAM_IFMAP_READ] == "dram_ifmap_read_bytes"

@@ -133,10 +133,10 @@ def test_worked_example_row_major_order() -> None:
 
     ma, mb, mc = buffer_modes(8, 12, 32, 4, 4, 0, True, 512.0, 256.0, 64.0, 1.0, 1.0, 1.0)
     assert (ma, mb, mc) == (0, 1, 0)  # A resident, B tiles reused while unchanged, C fits
-    row_major = closed_one(8, 12, 32, 4, 4, 0, 0, 1, True, ma, mb, mc, 1.0, 1.0, 1.0, 1 / 8, 10.0)
+    row_major = closed_one(8, 12, 32, 4, 4, 0, 0, 1, True, ma, mb, mc, 1.0, 1.0, 1.0, 1 / 8, 1 / 8, 1 / 8, 10.0)
     # every window's DRAM work (<= 16 + 2 + 128 / 3 / 8 cycles) fits in its 32-cycle fold: 42 + 5 x 32 + 42 + 2
     assert row_major[:5] == (246.0, 256.0, 768.0, 0.0, 96.0)  # [5]: DRAM-idle cycles of the fold windows
-    assert best_loop(8, 12, 32, 4, 4, 0, 1, True, ma, mb, mc, 1.0, 1.0, 1.0, 1 / 8, 10.0)[:2] == (1, 246.0)
+    assert best_loop(8, 12, 32, 4, 4, 0, 1, True, ma, mb, mc, 1.0, 1.0, 1.0, 1 / 8, 1 / 8, 1 / 8, 10.0)[:2] == (1, 246.0)
 
 
 @pytest.mark.parametrize("engine", ENGINES)

@@ -22,10 +22,11 @@ from simulator import results as R
 from simulator.arch import ArchSpec
 from simulator.cycle.engine import simulate_many
 from simulator.dataflows import T_PREFETCH, T_SCALESIM, event_length, streamed_dim
-from simulator.memory import as_dims, memory_params
+from simulator.memory import as_dims, evaluate_choosing_dataflow, memory_params
+from simulator.memory import params as P
 from workloads.errors import InputError
 
-__all__ = ["simulate_gemms", "functional_gemm"]
+__all__ = ["simulate_gemms", "simulate_params", "functional_gemm"]
 
 
 def simulate_gemms(
@@ -48,24 +49,28 @@ def simulate_gemms(
     """
     p = memory_params(arch, a_bytes, b_bytes, out_bytes, timing)
     m, n, k = as_dims(m, n, k)
-    dims = np.stack([m, n, k], axis=1)
-    uniq, inverse = np.unique(dims, axis=0, return_inverse=True)
-    inverse = inverse.reshape(-1)
-    raw = R.new_matrix(uniq.shape[0])
-    um, un, uk = (np.ascontiguousarray(uniq[:, x]) for x in range(3))
-    simulate_many(um, un, uk, p["h"], p["w"], p["df"], p["timing"], p["db"], p["cap_a"], p["cap_b"],
-                  p["cap_c"], p["ab"], p["bb"], p["ob"], p["inv_bw"], p["lat"], raw)
-    out = raw[inverse]
-    R.finish(out, m, n, k, float(p["h"] * p["w"]))
-    res = R.to_dict(out)
+    res = evaluate_choosing_dataflow(simulate_params, m, n, k, p)
     if trace_dir is not None:
         from simulator.cycle.trace import write_traces
 
         root = Path(trace_dir)
         for g in range(m.size):
             sub = root if m.size == 1 else root / f"gemm_{g:04d}"
-            write_traces(sub, int(m[g]), int(n[g]), int(k[g]), p)
+            write_traces(sub, int(m[g]), int(n[g]), int(k[g]), dict(p, df=int(res["dataflow"][g])))
     return res
+
+
+def simulate_params(prm: np.ndarray) -> dict[str, np.ndarray]:
+    """The cycle engine on a parameter matrix (``simulator.memory.params``: every row its own GEMM,
+    array, dataflow, buffers and links); identical rows are simulated once."""
+    prm = np.ascontiguousarray(prm, dtype=np.float64)
+    uniq, inverse = np.unique(prm, axis=0, return_inverse=True)
+    raw = R.new_matrix(uniq.shape[0])
+    simulate_many(np.ascontiguousarray(uniq), raw)
+    out = raw[inverse.reshape(-1)]
+    m, n, k = (prm[:, c] for c in (P.M, P.N, P.K))
+    R.finish(out, m, n, k, prm[:, P.H] * prm[:, P.W])
+    return R.to_dict(out)
 
 
 def functional_gemm(
@@ -96,6 +101,8 @@ def functional_gemm(
     else:
         raise InputError(f"dtypes {a.dtype}, {b.dtype} are not allowed (allowed: integer or float)", key="A, B")
     p = memory_params(arch, 1.0, 1.0, 1.0, timing)
+    if p["df"] < 0:  # array.dataflow: auto -> the dataflow the engines choose for this shape
+        p["df"] = int(simulate_gemms(a.shape[0], b.shape[1], a.shape[1], arch, timing=timing)["dataflow"][0])
     h, w, df = p["h"], p["w"], p["df"]
     mdim, kdim = a.shape
     ndim = b.shape[1]

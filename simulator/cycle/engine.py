@@ -25,6 +25,7 @@ from simulator.dataflows import (
     wavefront_counts,
 )
 from simulator.jit import njit
+from simulator.memory import params as P
 from simulator.memory.closed import best_loop
 from simulator.memory.tiles import (
     body_free_filter_bytes,
@@ -32,7 +33,9 @@ from simulator.memory.tiles import (
     fold_compute,
     fold_io,
     fold_tile,
+    is_ideal,
     last_tile_bytes,
+    link_time,
     loops,
     peak_bytes,
     prefetch_io,
@@ -43,18 +46,21 @@ from simulator.memory.tiles import (
 def simulate_one(
     m: int, n: int, k: int, h: int, w: int, df: int, timing: int, db: bool,
     cap_a: float, cap_b: float, cap_c: float, ab: float, bb: float, ob: float,
-    inv_bw: float, lat: float, res: np.ndarray, fold_start: np.ndarray,
+    ia: float, ib: float, ic: float, lat: float, res: np.ndarray, fold_start: np.ndarray,
 ) -> None:
     """Simulate one GEMM cycle by cycle; fill the row ``res`` (``simulator.results`` layout).
+
+    The links move transfer time, not bytes: a byte of A costs ``ia`` cycles, of B ``ib``, of C (write
+    back, partial-sum read) ``ic`` (``memory.tiles.link_time``); one cycle moves one cycle's worth.
 
     ``fold_start`` (length folds, or 0 to skip) receives each fold's first cycle, for trace writing.
     """
     sr, sc, t, rf, cf = geometry(m, n, k, h, w, df)
     ma, mb, mc = buffer_modes(m, n, k, h, w, df, db, cap_a, cap_b, cap_c, ab, bb, ob)
-    lp = best_loop(m, n, k, h, w, df, timing, db, ma, mb, mc, ab, bb, ob, inv_bw, lat)[0]  # the mapper's choice
+    lp = best_loop(m, n, k, h, w, df, timing, db, ma, mb, mc, ab, bb, ob, ia, ib, ic, lat)[0]  # the mapper's choice
     no, ni = loops(rf, cf, lp)
     nf = no * ni
-    bw = 1.0 / inv_bw if inv_bw > 0.0 else 0.0
+    ideal = is_ideal(ia, ib, ic)
     length = event_length(h, w, t, df, timing)
     record = fold_start.shape[0] == nf
 
@@ -66,15 +72,15 @@ def simulate_one(
 
     # prologue: the first fold's operands
     la, lb, lc, st_cur = fold_io(0, 0, df, lp, m, n, k, h, w, ma, mb, mc, ab, bb, ob)
-    ld_cur = la + lb + lc
-    pro_bytes = ld_cur
+    pro_bytes = la + lb + lc
     pro_filter = lb
-    if bw > 0.0 and ld_cur > 0.0:
-        left = ld_cur
-        eps = 1e-9 * ld_cur
+    ld_t = link_time(la, lb, lc, ia, ib, ic)
+    if not ideal and ld_t > 0.0:
+        left = ld_t
+        eps = 1e-9 * ld_t
         while left > eps:
             if cycle >= lat:
-                left -= bw
+                left -= 1.0
             cycle += 1
             stall += 1
     pro_cycles = cycle
@@ -103,24 +109,24 @@ def simulate_one(
             la, lb, lc, st_next = fold_io((f + 1) // ni, (f + 1) % ni, df, lp, m, n, k, h, w, ma, mb, mc, ab, bb, ob)
         else:
             la = lb = lc = st_next = 0.0
-        if db:  # what DRAM loads during this fold (tiles reused over a whole inner loop load early)
+        if db:  # what the links load during this fold (tiles reused over a whole inner loop load early)
             pa_, pb_, pc_ = prefetch_io(f, no, ni, df, lp, m, n, k, h, w, ma, mb, mc, ab, bb, ob)
-            ld_next = pa_ + pb_ + pc_
+            ld_next = link_time(pa_, pb_, pc_, ia, ib, ic)
         else:
-            ld_next = la + lb + lc
+            ld_next = link_time(la, lb, lc, ia, ib, ic)
         if record:
             fold_start[f] = cycle
-        if bw == 0.0:
+        if ideal:
             cycle += c_f
         elif db:
-            wleft = st_prev
+            wleft = st_prev * ic
             rleft = ld_next
             weps = 1e-9 * wleft
             reps = 1e-9 * rleft
             tt = 0
             idle = 0
             while tt < c_f or wleft > weps or rleft > reps:
-                avail = bw
+                avail = 1.0
                 if wleft <= weps and rleft <= reps:
                     idle += 1  # DRAM has nothing to move this cycle
                 if wleft > weps:
@@ -138,13 +144,13 @@ def simulate_one(
                 body_idle += idle
         else:
             cycle += c_f
-            wleft = st_cur
+            wleft = st_cur * ic
             rleft = ld_next
             weps = 1e-9 * wleft
             reps = 1e-9 * rleft
             tt = 0
             while wleft > weps or rleft > reps:
-                avail = bw
+                avail = 1.0
                 if wleft > weps:
                     use = min(avail, wleft)
                     wleft -= use
@@ -158,11 +164,11 @@ def simulate_one(
         st_prev = st_cur
         st_cur = st_next
     # epilogue: drain the last fold's outputs
-    if bw > 0.0 and db and st_prev > 0.0:
-        left = st_prev
+    if not ideal and db and st_prev * ic > 0.0:
+        left = st_prev * ic
         eps = 1e-9 * left
         while left > eps:
-            left -= bw
+            left -= 1.0
             cycle += 1
             stall += 1
     pa, pb, pc = peak_bytes(m, n, k, h, w, df, db, ma, mb, mc, cap_a, cap_b, cap_c, ab, bb, ob)
@@ -183,7 +189,8 @@ def simulate_one(
     res[R.PEAK_FILTER] = pb
     res[R.PEAK_OFMAP] = pc
     res[R.LOOP_ORDER] = lp
-    if bw > 0.0:  # cross-op prefetch figures (memory.crossop.cross_op_figures gives the same in closed form)
+    res[R.DATAFLOW] = df
+    if not ideal:  # cross-op prefetch figures (memory.crossop.cross_op_figures gives the same in closed form)
         res[R.PROLOGUE_CYCLES] = pro_cycles
         res[R.PROLOGUE_BYTES] = pro_bytes
         res[R.PROLOGUE_FILTER_BYTES] = pro_filter
@@ -199,16 +206,15 @@ def simulate_one(
 
 
 @njit(cache=True)
-def simulate_many(
-    m_arr: np.ndarray, n_arr: np.ndarray, k_arr: np.ndarray, h: int, w: int, df: int, timing: int, db: bool,
-    cap_a: float, cap_b: float, cap_c: float, ab: float, bb: float, ob: float, inv_bw: float, lat: float,
-    out: np.ndarray,
-) -> None:
-    """``simulate_one`` for every GEMM; ``out[g, :]`` in the ``simulator.results`` layout."""
+def simulate_many(prm: np.ndarray, out: np.ndarray) -> None:
+    """``simulate_one`` for every row of the parameter matrix ``prm`` (``simulator.memory.params``);
+    ``out[g, :]`` in the ``simulator.results`` layout."""
     none = np.empty(0, dtype=np.int64)
-    for g in range(m_arr.shape[0]):
-        simulate_one(m_arr[g], n_arr[g], k_arr[g], h, w, df, timing, db, cap_a, cap_b, cap_c,
-                     ab, bb, ob, inv_bw, lat, out[g], none)
+    for g in range(prm.shape[0]):
+        simulate_one(int(prm[g, P.M]), int(prm[g, P.N]), int(prm[g, P.K]), int(prm[g, P.H]), int(prm[g, P.W]),
+                     int(prm[g, P.DF]), int(prm[g, P.TIMING]), prm[g, P.DB] != 0.0, prm[g, P.CAP_A],
+                     prm[g, P.CAP_B], prm[g, P.CAP_C], prm[g, P.AB], prm[g, P.BB], prm[g, P.OB], prm[g, P.INV_A],
+                     prm[g, P.INV_B], prm[g, P.INV_C], prm[g, P.LAT], out[g], none)
 
 
 __all__ = ["event_length", "simulate_many", "simulate_one", "wavefront_counts"]

@@ -131,7 +131,7 @@ def fill_sram_window(
 def fill_dram_segments(
     f_lo: int, f_hi: int, fold_start: np.ndarray, total_end: int, m: int, n: int, k: int, h: int, w: int,
     df: int, lp: int, timing: int, db: bool, cap_a: float, cap_b: float, cap_c: float, ab: float, bb: float,
-    ob: float, inv_bw: float, lat: float, seg: np.ndarray,
+    ob: float, ia: float, ib: float, ic: float, lat: float, seg: np.ndarray,
 ) -> int:
     """DRAM transfer segments (start, end, operand 0 A / 1 B / 2 C, direction 0 read / 1 write, bytes)
     issued in the windows of folds [f_lo, f_hi) (fold -1 = prologue, fold nf = epilogue)."""
@@ -148,7 +148,7 @@ def fill_dram_segments(
             nxt = 0
         elif f == nf:
             st = fold_io((nf - 1) // ni, (nf - 1) % ni, df, lp, m, n, k, h, w, ma, mb, mc, ab, bb, ob)[3]
-            start = float(total_end - ceil_cycles(st * inv_bw))
+            start = float(total_end - ceil_cycles(st * ic))
             nxt = -1
         else:
             start = float(fold_start[f])
@@ -165,30 +165,31 @@ def fill_dram_segments(
         tt = start
         if st > 0.0:
             seg[ns, 0] = tt
-            seg[ns, 1] = tt + st * inv_bw
+            seg[ns, 1] = tt + st * ic
             seg[ns, 2] = 2
             seg[ns, 3] = 1
             seg[ns, 4] = st
             ns += 1
-            tt += st * inv_bw
+            tt += st * ic
         if nxt >= 0:
             if db and f >= 0:
                 la, lb, lc = prefetch_io(f, nf // ni, ni, df, lp, m, n, k, h, w, ma, mb, mc, ab, bb, ob)
             else:
                 la, lb, lc, _ = fold_io(nxt // ni, nxt % ni, df, lp, m, n, k, h, w, ma, mb, mc, ab, bb, ob)
-            if la + lb + lc > 0.0:
+            if la * ia + lb * ib + lc * ic > 0.0:
                 if f < 0 or not db:  # the first load and single-buffered loads wait for latency
                     tt = max(tt, start + lat)
                 for opnd in range(3):
                     byts = (la, lb, lc)[opnd]
+                    inv = (ia, ib, ic)[opnd]
                     if byts > 0.0:
                         seg[ns, 0] = tt
-                        seg[ns, 1] = tt + byts * inv_bw
+                        seg[ns, 1] = tt + byts * inv
                         seg[ns, 2] = opnd
                         seg[ns, 3] = 0
                         seg[ns, 4] = byts
                         ns += 1
-                        tt += byts * inv_bw
+                        tt += byts * inv
     return ns
 
 
@@ -202,7 +203,7 @@ def write_traces(out_dir: Path, m: int, n: int, k: int, p: dict[str, Any], chunk
     fold_start = np.zeros(nf, dtype=np.int64)
     res = np.zeros(R.N_FIELDS)
     args = (p["h"], p["w"], p["df"], p["timing"], p["db"], p["cap_a"], p["cap_b"], p["cap_c"],
-            p["ab"], p["bb"], p["ob"], p["inv_bw"], p["lat"])
+            p["ab"], p["bb"], p["ob"], p["inv_a"], p["inv_b"], p["inv_c"], p["lat"])
     simulate_one(m, n, k, *args, res, fold_start)
     lp = int(res[R.LOOP_ORDER])
     off = 1 if p["timing"] == 0 else 0
@@ -230,7 +231,7 @@ def write_traces(out_dir: Path, m: int, n: int, k: int, p: dict[str, Any], chunk
     seg = np.empty((4 * 65536, 5))
     with open(out_dir / "DRAM_TRACE.csv", "w") as fh:
         fh.write("start_cycle,end_cycle,operand,direction,bytes\n")
-        if p["inv_bw"] > 0.0:
+        if p["inv_a"] > 0.0 or p["inv_b"] > 0.0 or p["inv_c"] > 0.0:
             for f_lo in range(-1, nf + 1, 65536):
                 f_hi = min(f_lo + 65536, nf + 1)
                 ns = fill_dram_segments(f_lo, f_hi, fold_start, total_end, m, n, k, *args[:3], lp, *args[3:], seg)

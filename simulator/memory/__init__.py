@@ -44,14 +44,17 @@ from simulator import results as R
 from simulator.analytical import analyze_compute
 from simulator.arch import ArchSpec
 from simulator.dataflows import DATAFLOW_CODE, IS, OS, T_PREFETCH, T_SCALESIM, T_SERIAL, WS, psum_rereads
+from simulator.memory import params as P
 from simulator.memory.closed import best_loop, closed_form, closed_one
 from simulator.memory.crossop import cross_op_figures
+from simulator.memory.params import NAMES as PARAM_NAMES
+from simulator.memory.params import param_matrix
 from simulator.memory.tiles import buffer_modes, ceil_cycles, fold_io, peak_bytes
 from simulator.results import RESULT_KEYS
 from workloads.errors import InputError
 
 __all__ = [
-    "IS", "OS", "RESULT_KEYS", "T_PREFETCH", "T_SCALESIM", "T_SERIAL", "TIMINGS", "WS", "analyze_gemms", "as_dims",
+    "IS", "OS", "RESULT_KEYS", "analyze_params", "params_of", "T_PREFETCH", "T_SCALESIM", "T_SERIAL", "TIMINGS", "WS", "analyze_gemms", "as_dims",
     "best_loop", "buffer_modes", "ceil_cycles", "closed_form", "closed_one", "cross_op_figures", "fold_io",
     "memory_params", "peak_bytes", "timing_code",
 ]
@@ -74,28 +77,65 @@ def timing_code(arch: ArchSpec, timing: str | None) -> int:
 def memory_params(
     arch: ArchSpec, a_bytes: float, b_bytes: float, out_bytes: float, timing: str | None
 ) -> dict[str, Any]:
-    """Scalar parameters of the memory model for one arch (shared by both engines)."""
+    """Scalar parameters of the memory model for one arch (shared by both engines): the inner buffers
+    of the resolved hierarchy, every operand's link to DRAM (``arch.dram_bytes_per_cycle``) and the
+    DRAM latency. ``df`` is -1 for ``array.dataflow: auto`` (``analyze_gemms`` then tries each)."""
     for name, v in (("a_bytes", a_bytes), ("b_bytes", b_bytes), ("out_bytes", out_bytes)):
         if not (v > 0 and math.isfinite(v)):
             raise InputError(f"{v!r} is not allowed (allowed: a positive number of bytes per element)", key=name)
-    cap_a, cap_b, cap_c = arch.buffers.sizes_bytes()
+    hier = arch.hierarchy
+    cap_a, cap_b, cap_c = hier.inner_caps()
     bw = arch.dram_bytes_per_cycle
+    inv = 0.0 if math.isinf(bw) else 1.0 / bw
     a = arch.array
     return {
         "h": int(a.rows),
         "w": int(a.cols),
-        "df": DATAFLOW_CODE[a.dataflow],
+        "df": DATAFLOW_CODE.get(a.dataflow, -1),
         "timing": timing_code(arch, timing),
-        "db": bool(arch.buffers.double_buffered),
+        "db": bool(hier.double_buffered),
         "cap_a": float(cap_a),
         "cap_b": float(cap_b),
         "cap_c": float(cap_c),
         "ab": float(a_bytes),
         "bb": float(b_bytes),
         "ob": float(out_bytes),
-        "inv_bw": 0.0 if math.isinf(bw) else 1.0 / bw,
-        "lat": 0.0 if math.isinf(bw) else float(arch.dram.latency_cycles),
+        "inv_a": inv,
+        "inv_b": inv,
+        "inv_c": inv,
+        "lat": 0.0 if math.isinf(bw) else float(arch.dram_latency_cycles),
     }
+
+
+def evaluate_choosing_dataflow(
+    engine: Any, m: np.ndarray, n: np.ndarray, k: np.ndarray, p: dict[str, Any]
+) -> dict[str, np.ndarray]:
+    """``engine(params_of(...))``; with ``df == -1`` (``array.dataflow: auto``) every dataflow is
+    evaluated and each GEMM keeps the cheapest (``mapping.cheapest``: fewest cycles, then fewest bytes)."""
+    if p["df"] >= 0:
+        return engine(params_of(m, n, k, p))
+    from simulator.dataflows import NAMES
+    from simulator.mapping import cheapest, take
+
+    cands = [engine(params_of(m, n, k, dict(p, df=code))) for code in range(len(NAMES))]
+    return take(cands, cheapest(cands))
+
+
+def params_of(m: np.ndarray, n: np.ndarray, k: np.ndarray, p: dict[str, Any]) -> np.ndarray:
+    """The engines' parameter matrix (``simulator.memory.params``) for GEMMs ``m, n, k`` on one arch
+    (``memory_params``)."""
+    return param_matrix(m=m, n=n, k=k, **{name: p[name] for name in PARAM_NAMES[3:]})
+
+
+def analyze_params(prm: np.ndarray) -> dict[str, np.ndarray]:
+    """The closed form on a parameter matrix: every row its own GEMM, array, dataflow, buffers and links."""
+    prm = np.ascontiguousarray(prm, dtype=np.float64)
+    m, n, k = (prm[:, c].astype(np.int64) for c in (P.M, P.N, P.K))
+    h, w, df, timing = (prm[:, c].astype(np.int64) for c in (P.H, P.W, P.DF, P.TIMING))
+    r = analyze_compute(m, n, k, h, w, df, scalesim=timing == T_SCALESIM, prefetch=timing == T_PREFETCH)
+    out = R.new_matrix(m.size)
+    closed_form(prm, out)
+    return assemble(r, out, timing, df, h * w, m, n, k)
 
 
 def as_dims(m: Any, n: Any, k: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -130,24 +170,18 @@ def analyze_gemms(
     """
     p = memory_params(arch, a_bytes, b_bytes, out_bytes, timing)
     m, n, k = as_dims(m, n, k)
-    r = analyze_compute(
-        m, n, k, p["h"], p["w"], arch.array.dataflow,
-        scalesim=p["timing"] == T_SCALESIM, prefetch=p["timing"] == T_PREFETCH,
-    )
-    out = R.new_matrix(m.size)
-    closed_form(m, n, k, p["h"], p["w"], p["df"], p["timing"], p["db"], p["cap_a"], p["cap_b"], p["cap_c"],
-                p["ab"], p["bb"], p["ob"], p["inv_bw"], p["lat"], out)
-    return assemble(r, out, p, m, n, k)
+    return evaluate_choosing_dataflow(analyze_params, m, n, k, p)
 
 
 def assemble(
-    r: dict[str, np.ndarray], out: np.ndarray, p: dict[str, Any], m: np.ndarray, n: np.ndarray, k: np.ndarray
+    r: dict[str, np.ndarray], out: np.ndarray, timing: np.ndarray, df: np.ndarray, pes: np.ndarray,
+    m: np.ndarray, n: np.ndarray, k: np.ndarray,
 ) -> dict[str, np.ndarray]:
     """Result dict from compute figures ``r`` (``analyze_compute``) and the memory columns that
     ``closed_form`` filled in ``out`` (``simulator.results`` layout; its ``TOTAL_CYCLES`` column holds
     the stall-inclusive model cycles before SCALE-Sim's -1)."""
     compute = np.asarray(r["compute_cycles"], dtype=np.int64)
-    sum_c = compute + (1 if p["timing"] == T_SCALESIM else 0)
+    sum_c = compute + (timing == T_SCALESIM)
     stall = np.maximum(out[:, R.TOTAL_CYCLES].astype(np.int64) - sum_c, 0)
     out[:, R.COMPUTE_CYCLES] = compute
     out[:, R.STALL_CYCLES] = stall
@@ -156,6 +190,6 @@ def assemble(
     out[:, R.SRAM_IFMAP_READS] = r["sram_ifmap_reads"]
     out[:, R.SRAM_FILTER_READS] = r["sram_filter_reads"]
     out[:, R.SRAM_OFMAP_WRITES] = r["sram_ofmap_writes"]
-    out[:, R.SRAM_OFMAP_READS] = psum_rereads(m, n, r["row_folds"], p["df"])
-    R.finish(out, m, n, k, float(p["h"] * p["w"]))
+    out[:, R.SRAM_OFMAP_READS] = psum_rereads(m, n, r["row_folds"], df)
+    R.finish(out, m, n, k, pes.astype(np.float64))
     return R.to_dict(out)

@@ -10,7 +10,9 @@ from simulator.memory.tiles import (
     ceil_cycles,
     fold_compute,
     fold_io,
+    is_ideal,
     last_tile_bytes,
+    link_time,
     loops,
 )
 
@@ -18,32 +20,34 @@ from simulator.memory.tiles import (
 @njit(cache=True)
 def cross_op_figures(
     m: int, n: int, k: int, h: int, w: int, df: int, lp: int, timing: int, db: bool, ma: int, mb: int,
-    mc: int, cap_a: float, cap_b: float, ab: float, bb: float, ob: float, inv_bw: float, lat: float,
+    mc: int, cap_a: float, cap_b: float, ab: float, bb: float, ob: float, ia: float, ib: float, ic: float,
+    lat: float,
 ) -> tuple[float, float, float, float, float, float, float]:
     """(prologue cycles, prologue bytes, prologue B bytes, DRAM-idle cycles of the last fold's window,
     free B-buffer bytes during the last fold, free B-buffer bytes during every earlier fold
     (``body_free_filter_bytes``), free A-buffer bytes during the last fold).
 
-    The prologue is ``ceil(L + ld_0 / bw)`` (0 without bytes or with unlimited bandwidth). The last
-    window lasts ``max(c_last, ceil(st_prev / bw))`` and DRAM only writes ``st_prev`` in it (nothing is
-    left to prefetch): the rest is idle. Single-buffered arrays have no free buffer half to prefetch
-    into: idle 0.
+    The prologue is ``ceil(L + t(ld_0))`` (0 without transfer time or with an ideal memory; ``t`` the
+    link time, ``tiles.link_time``). The last window lasts ``max(c_last, ceil(t(st_prev)))`` and the
+    links only write ``st_prev`` in it (nothing is left to prefetch): the rest is idle. Single-buffered
+    arrays have no free buffer half to prefetch into: idle 0.
     """
-    if inv_bw == 0.0:
+    if is_ideal(ia, ib, ic):
         return 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0
     sr, sc, t, rf, cf = geometry(m, n, k, h, w, df)
     no, ni = loops(rf, cf, lp)
     nf = no * ni
     la, lb, lc, _ = fold_io(0, 0, df, lp, m, n, k, h, w, ma, mb, mc, ab, bb, ob)
     ld0 = la + lb + lc
-    pro = float(ceil_cycles(lat + ld0 * inv_bw)) if ld0 > 0.0 else 0.0
+    ld0_t = link_time(la, lb, lc, ia, ib, ic)
+    pro = float(ceil_cycles(lat + ld0_t)) if ld0_t > 0.0 else 0.0
     if not db:
         return pro, ld0, lb, 0.0, 0.0, 0.0, 0.0
     c = fold_compute(nf - 1, nf, h, w, t, df, timing)
     st_prev = 0.0
     if nf > 1:
         st_prev = fold_io((nf - 2) // ni, (nf - 2) % ni, df, lp, m, n, k, h, w, ma, mb, mc, ab, bb, ob)[3]
-    busy = ceil_cycles(st_prev * inv_bw)
+    busy = ceil_cycles(st_prev * ic)
     idle = max(c, busy) - busy
     ta, tb = last_tile_bytes(m, n, k, h, w, df, ab, bb)
     body_b = body_free_filter_bytes(m, n, k, h, w, df, mb, cap_b, bb)

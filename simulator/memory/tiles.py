@@ -149,11 +149,25 @@ def ceil_cycles(x: float) -> int:
 
 
 @njit(cache=True)
-def dram_window(st: float, ld: float, inv_bw: float, lat: float) -> float:
-    """Cycles DRAM needs to write ``st`` bytes then load ``ld`` bytes (read latency overlaps the write)."""
-    if ld > 0.0:
-        return max(lat, st * inv_bw) + ld * inv_bw
-    return st * inv_bw
+def link_time(a: float, b: float, c: float, ia: float, ib: float, ic: float) -> float:
+    """Cycles the links need to move ``a``, ``b``, ``c`` bytes of A, B and C (partial sums or outputs)
+    at ``1 / ia``, ``1 / ib``, ``1 / ic`` bytes per cycle; one DMA engine moves them one after another."""
+    return a * ia + b * ib + c * ic
+
+
+@njit(cache=True)
+def dram_window(st_t: float, ld_t: float, lat: float) -> float:
+    """Cycles to write back (``st_t`` cycles of transfer) then load (``ld_t``); the read latency
+    overlaps the write."""
+    if ld_t > 0.0:
+        return max(lat, st_t) + ld_t
+    return st_t
+
+
+@njit(cache=True)
+def is_ideal(ia: float, ib: float, ic: float) -> bool:
+    """Unlimited bandwidth on every link: an ideal memory (no latency, no stalls; bytes still counted)."""
+    return ia == 0.0 and ib == 0.0 and ic == 0.0
 
 
 @njit(cache=True)

@@ -1,0 +1,111 @@
+"""Residency between ops: where each GEMM's operands come from and where its output goes.
+
+The rule (docs/memory.md section 8), per GEMM record, with whole tensors per layer iteration (all
+``batch x count / layers`` products of the record, e.g. every head):
+
+* activations live in the activation level ``L`` (``Hierarchy.act_level``: the innermost on-chip level
+  holding ifmap and ofmap, shared by the arrays or with one array) of usable capacity ``cap``;
+* an op keeps its output on chip when its live set fits: ``A + C (+ B when B is an activation) <= cap``;
+  otherwise the output spills to DRAM (reported per op);
+* a GEMM reads A on chip when the op just before it (workload order; a vector op or a GEMM) kept its
+  output there; otherwise from DRAM (the first op's input always comes from DRAM);
+* a B that is an activation (K^T, V of attention) is on chip when the live set with it fits; the KV
+  cache of decoding (a B that grows per step) is on chip when the whole cache of all layers fits the
+  KV level (``Hierarchy.kv_level``) next to the largest activation live set when they share a level;
+* weights come from DRAM; when an on-chip level outside the inner filter buffer may hold weights
+  (``Hierarchy.weight_level``) and one product's B fits it, re-fetches come from that level and
+  DRAM sends the weight once.
+
+Source codes per operand: ``IN_PLACE`` (already in its inner buffer: no transfer), ``DRAM``, or the index
+of the on-chip level the link reads from / writes to.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+IN_PLACE = -2
+DRAM = -1
+
+
+@dataclass(frozen=True)
+class Residency:
+    """Per engine row: the source level of A and B, the sink of C (codes above), and whether the
+    record's activations spilled (its output, or an input it could not keep, went through DRAM)."""
+
+    a_src: np.ndarray
+    b_src: np.ndarray
+    c_dst: np.ndarray
+    kv_on_chip: bool
+    kv_bytes: float
+
+
+def _level_code(i: int | None, inner: int) -> int:
+    if i is None:
+        return DRAM
+    return IN_PLACE if i == inner else i
+
+
+def residency(prep: Any, arch: Any, a_prod: np.ndarray, b_prod: np.ndarray, c_prod: np.ndarray,
+              vector_live: np.ndarray) -> Residency:
+    """Sources per engine row (``prep``: the prepared workload of ``simulator.run``; ``*_prod``: bytes
+    of one product's A, B, C per row; ``vector_live``: per vector record, the bytes of its inputs and
+    output per layer iteration)."""
+    hier = arch.hierarchy
+    gemms = prep.gemms
+    r = prep.rec
+    n_rows = r.size
+    act = hier.act_level
+    cap = hier.act_capacity()
+    per_it = np.array([g.batch * g.count / g.layers for g in gemms], dtype=np.float64)[r]
+    weight = np.array([g.b_is_weight for g in gemms], dtype=bool)[r]
+    grows_b = np.array([(not g.b_is_weight) and (g.n_per_step > 0 or g.k_per_step > 0) for g in gemms],
+                       dtype=bool)[r]
+    a_it, b_it, c_it = a_prod * per_it, b_prod * per_it, c_prod * per_it
+    b_act = ~weight & ~grows_b
+    live_row = a_it + c_it + np.where(b_act, b_it, 0.0)
+    ng = len(gemms)
+    live_rec = np.zeros(ng)
+    np.maximum.at(live_rec, r, live_row)
+    kept_g = live_rec <= cap if act is not None else np.zeros(ng, dtype=bool)
+    kept_v = vector_live <= cap if act is not None else np.zeros(vector_live.size, dtype=bool)
+    # A on chip when the op before kept its output there
+    a_on_rec = np.zeros(ng, dtype=bool)
+    prev: tuple[str, int] | None = None
+    for kind, i in prep.order:
+        if kind == "g" and prev is not None:
+            a_on_rec[i] = bool(kept_g[prev[1]] if prev[0] == "g" else kept_v[prev[1]])
+        prev = (kind, i)
+    # KV cache: the whole cache of all layers at the last step, next to the activations if they share
+    kv_total = 0.0
+    for i, g in enumerate(gemms):
+        if (not g.b_is_weight) and (g.n_per_step > 0 or g.k_per_step > 0):
+            rows = np.nonzero(r == i)[0]
+            kv_total += float(b_prod[rows].max()) * g.batch * g.count
+    kvl = hier.kv_level
+    kv_cap = 0.0
+    if kvl is not None:
+        kv_cap = hier.levels[kvl].capacity_bytes
+        if kvl == act:
+            kv_cap = cap - max(float(live_rec.max(initial=0.0)), float(vector_live.max(initial=0.0)))
+    kv_on = kvl is not None and kv_total > 0 and kv_total <= kv_cap
+
+    a_code_on = _level_code(act, hier.inner("ifmap"))
+    c_code_on = _level_code(act, hier.inner("ofmap"))
+    b_code_act = _level_code(act, hier.inner("filter"))
+    a_src = np.where(a_on_rec[r], a_code_on, DRAM) if act is not None else np.full(n_rows, DRAM)
+    c_dst = np.where(live_row <= cap, c_code_on, DRAM) if act is not None else np.full(n_rows, DRAM)
+    b_src = np.full(n_rows, DRAM)
+    if act is not None:
+        b_src = np.where(b_act & (live_row <= cap), b_code_act, b_src)
+    if kv_on:
+        b_src = np.where(grows_b, _level_code(kvl, hier.inner("filter")), b_src)
+    wl = hier.weight_level()
+    if wl is not None:
+        lv = hier.levels[wl]
+        fits = b_prod <= (lv.capacity_bytes / hier.count if lv.shared and hier.count > 1 else lv.capacity_bytes)
+        b_src = np.where(weight & fits, wl, b_src)
+    return Residency(a_src.astype(np.int64), b_src.astype(np.int64), c_dst.astype(np.int64), kv_on, kv_total)
