@@ -13,8 +13,8 @@ The rule (docs/memory.md section 8), per GEMM record, with whole tensors per lay
   cache of decoding (a B that grows per step) is on chip when the whole cache of all layers fits the
   KV level (``Hierarchy.kv_level``) next to the largest activation live set when they share a level;
 * weights come from DRAM; when an on-chip level outside the inner filter buffer may hold weights
-  (``Hierarchy.weight_level``) and one product's B fits it, re-fetches come from that level and
-  DRAM sends the weight once.
+  (``Hierarchy.weight_level``) and one product's B fits it (next to the largest activation live set
+  when it is also the activation level), re-fetches come from that level and DRAM sends the weight once.
 
 Source codes per operand: ``IN_PLACE`` (already in its inner buffer: no transfer), ``DRAM``, or the index
 of the on-chip level the link reads from / writes to.
@@ -104,8 +104,9 @@ def residency(prep: Any, arch: Any, a_prod: np.ndarray, b_prod: np.ndarray, c_pr
     if kv_on:
         b_src = np.where(grows_b, _level_code(kvl, hier.inner("filter")), b_src)
     wl = hier.weight_level()
-    if wl is not None:
-        lv = hier.levels[wl]
-        fits = b_prod <= (lv.capacity_bytes / hier.count if lv.shared and hier.count > 1 else lv.capacity_bytes)
-        b_src = np.where(weight & fits, wl, b_src)
+    if wl is not None:  # one product's weights stay there (next to the largest activation live set if shared)
+        room = hier.levels[wl].capacity_bytes
+        if wl == act:
+            room = cap - max(float(live_rec.max(initial=0.0)), float(vector_live.max(initial=0.0)))
+        b_src = np.where(weight & (b_prod <= room), wl, b_src)
     return Residency(a_src.astype(np.int64), b_src.astype(np.int64), c_dst.astype(np.int64), kv_on, kv_total)

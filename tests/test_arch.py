@@ -32,8 +32,9 @@ def test_tpuv1_figures():
     arch = load_arch("tpuv1")
     assert (arch.array.rows, arch.array.cols, arch.array.dataflow) == (256, 256, "ws")
     assert arch.array.freq_mhz == 700
-    assert arch.buffers.ifmap_kib == 24 * 1024
-    assert arch.dram.kind == "ddr3" and arch.dram.bandwidth_gbps == 34
+    levels = {lv.name: lv for lv in arch.hierarchy.levels}
+    assert levels["unified_buffer"].capacity_bytes == 24 * 2**20  # memory: levels (tests/test_levels.py)
+    assert arch.dram_kind == "ddr3"
     assert math.isclose(arch.dram_bytes_per_cycle, 34e9 / 700e6)
 
 

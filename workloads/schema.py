@@ -253,13 +253,31 @@ def parse_override(text: str, *, source: str = "--set") -> tuple[str, Any]:
     return path, value
 
 
+def _named_list_item(tp: Any) -> Any:
+    """The element dataclass of a ``tuple[Spec, ...]`` (or ``| None``) field whose items have a ``name``."""
+    args = [a for a in get_args(tp) if a is not type(None)] if get_origin(tp) in (typing.Union, types.UnionType) \
+        else [tp]
+    for a in args:
+        if get_origin(a) in (tuple, list):
+            item = (get_args(a) or (None,))[0]
+            if dataclasses.is_dataclass(item) and "name" in field_names(item):
+                return item
+    return None
+
+
 def apply_override(cls: type, data: dict, path: str, value: Any, *, source: str = "--set") -> dict:
-    """Set ``path`` in the raw mapping ``data`` (a copy is returned), checking the path exists."""
+    """Set ``path`` in the raw mapping ``data`` (a copy is returned), checking the path exists.
+
+    A list of named entries (``memory:`` levels) is addressed by the entry's name:
+    ``memory.unified_buffer.capacity_kib``.
+    """
     parts = path.split(".")
     tp: Any = cls
     out = _deep_copy(data) if data else {}
     node = out
-    for i, part in enumerate(parts):
+    i = 0
+    while i < len(parts):
+        part = parts[i]
         if not dataclasses.is_dataclass(tp):
             raise InputError(f"{parts[i - 1]!r} has no sub-keys", source=source, key=path)
         hints = _hints(tp)
@@ -270,12 +288,26 @@ def apply_override(cls: type, data: dict, path: str, value: Any, *, source: str 
         tp = hints[part]
         if i == len(parts) - 1:
             node[part] = value
-        else:
-            child = node.get(part)
-            if not isinstance(child, dict):
-                child = {}
-                node[part] = child
-            node = child
+            break
+        item = _named_list_item(tp)
+        if item is not None:
+            entries = node.get(part)
+            names = [e.get("name") for e in entries if isinstance(e, dict)] if isinstance(entries, list) else []
+            if parts[i + 1] not in names:
+                raise InputError(f"no entry named {parts[i + 1]!r} (allowed: {', '.join(map(str, names)) or 'none'})",
+                                 source=source, key=path)
+            node = entries[names.index(parts[i + 1])]
+            tp = item
+            if i + 2 >= len(parts):
+                raise InputError("name a field of the entry (e.g. capacity_kib)", source=source, key=path)
+            i += 2
+            continue
+        child = node.get(part)
+        if not isinstance(child, dict):
+            child = {}
+            node[part] = child
+        node = child
+        i += 1
     return out
 
 

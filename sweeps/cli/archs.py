@@ -11,7 +11,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "archs",
         help="list shipped accelerator configs, or print one resolved",
-        description="List shipped accelerator configs (one per line), or print one fully resolved as YAML.",
+        description="List shipped accelerator configs (one per line), or print one fully resolved as YAML, followed\n"
+        "by its resolved memory hierarchy (levels innermost first, where activations and the KV cache stay).",
         epilog="Examples:\n  tasim archs\n  tasim archs tpuv1\n  tasim archs edge-32 --set array.rows=64",
         formatter_class=helpfmt(),
     )
@@ -32,5 +33,12 @@ def run(args: argparse.Namespace) -> int:
             print(f"{name:<14} {a.rows}x{a.cols} {a.dataflow} {arch.pe.native_bits}b {arch.description}")
         return 0
     arch = load_arch(args.name, args.overrides)
-    print(yaml.safe_dump(arch.to_dict(), sort_keys=False).rstrip())
+    data = arch.to_dict()
+    if arch.memory is not None:  # the levels replace buffers:/dram: (their defaults would mislead)
+        data.pop("dram", None)
+        data["buffers"] = {k: v for k, v in data["buffers"].items() if k == "cross_op_prefetch"}
+    else:
+        data.pop("memory", None)
+    print(yaml.safe_dump(data, sort_keys=False).rstrip())
+    print("\n".join("# " + line for line in arch.hierarchy.table(arch.array.freq_mhz)))
     return 0
