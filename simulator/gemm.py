@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from simulator.arch import ArchSpec
+from simulator.dataflows import NAMES as DATAFLOW_NAMES
 from simulator.mapping import map_gemm, mapping_efficiency
 from workloads.errors import InputError
 
@@ -69,11 +70,12 @@ def run_gemm(
     elapsed = time.perf_counter() - t0
     energy = _energy_pj(arch, r, a_bytes=a_bytes, b_bytes=b_bytes, freq_hz=a.freq_mhz * 1e6)
     v = {key: val[0].item() for key, val in r.items()}
-    mp = map_gemm(m, n, k, a.rows, a.cols, a.dataflow)
+    dataflow = DATAFLOW_NAMES[int(v["dataflow"])]  # the chosen one under array.dataflow: auto
+    mp = map_gemm(m, n, k, a.rows, a.cols, dataflow)
     return {
         "arch": arch.name,
         "gemm": {"m": int(m), "n": int(n), "k": int(k)},
-        "dataflow": a.dataflow,
+        "dataflow": dataflow,
         "timing": timing,
         "engine": engine,
         "bytes_per_element": {"a": a_bytes, "b": b_bytes, "out": out_bytes},

@@ -283,6 +283,10 @@ def _simulate_columns(w: Workload, arch: ArchSpec, engine: str) -> tuple[dict[st
         b_rec = (b_bits + sp.b_meta_bits) / 8.0 * p * sp.b_store_scale / sp.k_scale
         o_rec = o_bits / 8.0
         a_row, b_row, o_row = a_rec[r], b_rec[r], o_rec[r]
+        # convolutions: A moves as its input feature map (implicit im2col): bytes per A element scaled
+        # by distinct / im2col elements (docs/memory.md section 8); SRAM reads stay im2col reads
+        im2col = np.array([min(x.a_elems, x.m * x.k) / (x.m * x.k) if x.a_elems else 1.0 for x in prep.gemms])[r]
+        a_move = a_row * im2col
         n_full = prep.n if not np.any(sp.n_scale < 1) else np.maximum(
             np.ceil(prep.n * sp.n_scale[r] - 1e-9), 1).astype(np.int64)
         mf = prep.m.astype(np.float64)
@@ -291,7 +295,7 @@ def _simulate_columns(w: Workload, arch: ArchSpec, engine: str) -> tuple[dict[st
         wts = prep.mult
         bsz = np.array([x.batch for x in prep.gemms], dtype=np.float64)[r]
         # residency between ops (simulator/residency.py): where A, B come from and C goes
-        a_prod = mf * k_eff * a_row
+        a_prod = mf * k_eff * a_move
         b_prod = k_eff * n_full * b_row
         c_prod = mf * n_full * o_row
         res_ = residency(prep, arch, a_prod, b_prod, c_prod, _vector_live_bytes(prep.vops))
@@ -313,7 +317,7 @@ def _simulate_columns(w: Workload, arch: ArchSpec, engine: str) -> tuple[dict[st
         for d, sp_ in cands:
             n_arr = -(-n_full // cnt) if sp_ == 1 else n_full
             prm.append(param_matrix(m=prep.m, n=n_arr, k=k_eff, h=a.rows, w=a.cols, df=d, timing=timing,
-                                    db=hier.double_buffered, cap_a=caps[0], cap_b=caps[1], cap_c=caps[2], ab=a_row,
+                                    db=hier.double_buffered, cap_a=caps[0], cap_b=caps[1], cap_c=caps[2], ab=a_move,
                                     bb=b_row, ob=o_row, inv_a=inv_a, inv_b=inv_b, inv_c=inv_c, lat=lat))
         allres = _params_engine(engine)(np.concatenate(prm))
         dram_bpc = hier.dram.bytes_per_cycle

@@ -277,3 +277,20 @@ def test_levels_are_addressed_by_name_in_overrides() -> None:
     assert {lv.name: lv for lv in a.hierarchy.levels}["unified_buffer"].capacity_bytes == 512 * 1024
     with pytest.raises(InputError, match="no entry named 'ub'"):
         load_arch("tpuv1", ["memory.ub.capacity_kib=512"])
+
+
+def test_conv_is_costed_by_its_input_feature_map(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Implicit im2col: a 3x3 conv reads its 56 x 56 x 64 input feature map from DRAM, not the 9x larger
+    im2col matrix (M x K = 54*54 x 576)."""
+    from workloads.formats import from_scalesim_topology
+
+    topo = tmp_path / "conv.csv"
+    topo.write_text("Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, "
+                    "Strides,\nconv1, 56, 56, 3, 3, 64, 64, 1,\n")
+    w = from_scalesim_topology(topo)
+    g = w.gemms[0]
+    assert g.a_elems == 56 * 56 * 64 and g.m * g.k == 54 * 54 * 576
+    t = simulate(w, load_arch("tpuv1")).totals
+    per = g.a.bits / 8  # fp16 on the int8 array runs as 16-bit fixed point: 2 bytes per element
+    want = (g.a_elems + g.k * g.n) * per  # the feature map once, the weights once; the output stays on chip
+    assert t["dram_bytes"] == pytest.approx(want, rel=0.01)

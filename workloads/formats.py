@@ -100,7 +100,7 @@ def to_frame(w: Workload) -> pd.DataFrame:
     """One row per op record: identity, shape, repetition, per-operand format and totals.
 
     Columns: ``op`` (gemm|vector), ``name``, ``kind``, ``func``, ``layer``, ``layers``, ``phase``,
-    ``m n k batch count steps m_per_step n_per_step k_per_step b_is_weight``, ``elements
+    ``m n k batch count steps m_per_step n_per_step k_per_step a_elems b_is_weight``, ``elements
     elements_per_step reduce_dim``, ``{a,b,out,x}_{bits,kind,density,pattern,nm_n,nm_m,block_shape,
     tile_shape,tile_occupancy}``, ``macs`` (GEMMs), ``total_elements`` (vector ops),
     ``weight_params``. Shapes of the other op type are 0; missing tensors are empty.
@@ -126,12 +126,13 @@ def to_frame(w: Workload) -> pd.DataFrame:
         rows.append(r)
     cols = [
         "op", "name", "kind", "func", "layer", "layers", "phase", "m", "n", "k", "batch", "count", "steps",
-        "m_per_step", "n_per_step", "k_per_step", "b_is_weight", "elements", "elements_per_step", "reduce_dim",
-        *[f"{t}_{sf}" for t in _TENSORS for sf in _SPEC_FIELDS], "macs", "weight_params", "total_elements",
+        "m_per_step", "n_per_step", "k_per_step", "a_elems", "b_is_weight", "elements", "elements_per_step",
+        "reduce_dim", *[f"{t}_{sf}" for t in _TENSORS for sf in _SPEC_FIELDS], "macs", "weight_params",
+        "total_elements",
     ]
     df = pd.DataFrame(rows, columns=cols)
     ints = ["layer", "layers", "m", "n", "k", "batch", "count", "steps", "m_per_step", "n_per_step", "k_per_step",
-            "elements", "elements_per_step", "reduce_dim", "macs", "weight_params", "total_elements"]
+            "a_elems", "elements", "elements_per_step", "reduce_dim", "macs", "weight_params", "total_elements"]
     df[ints] = df[ints].fillna(0).astype("int64")
     for t in _TENSORS:
         df[f"{t}_bits"] = df[f"{t}_bits"].fillna(0).astype("int64")
@@ -274,5 +275,7 @@ def from_scalesim_topology(path: str | Path, *, name: str | None = None, input_t
         b = TensorSpec()
         if layer.nm_n != layer.nm_m:
             b = TensorSpec(pattern="nm", nm_n=layer.nm_n, nm_m=layer.nm_m, density=layer.nm_n / layer.nm_m)
-        ops.append(GemmOp(name=layer.name, m=layer.gemm_m, n=layer.gemm_n, k=layer.gemm_k, kind="gemm", b=b))
+        conv = input_type == "conv"  # A is the implicit im2col view of the input feature map
+        ops.append(GemmOp(name=layer.name, m=layer.gemm_m, n=layer.gemm_n, k=layer.gemm_k, kind="gemm",
+                          b=b, a_elems=layer.ifmap_h * layer.ifmap_w * layer.channels if conv else 0))
     return Workload(name=name or p.stem, ops=tuple(ops), model=p.stem)

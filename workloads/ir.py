@@ -101,8 +101,12 @@ class GemmOp:
     layer: int = -1  # first layer covered; -1: not tied to a layer (embedding, LM head)
     phase: Phase = "prefill"
     layers: int = 1  # consecutive layers folded into this record (count includes them)
+    a_elems: int = 0  # distinct elements of A per product when fewer than m * k: a convolution's input
+    # feature map (ifmap h x w x channels), of which A is the implicit im2col view; 0: m * k
 
     def __post_init__(self) -> None:
+        if self.a_elems < 0:
+            raise InputError(f"a_elems={self.a_elems} is out of range (allowed: >= 0)", key=self.name)
         for f in ("m", "n", "k", "batch", "count", "steps", "layers"):
             if getattr(self, f) < 1:
                 raise InputError(f"{f}={getattr(self, f)} (allowed: >= 1)", key=f"{self.name}.{f}")

@@ -103,7 +103,8 @@ def totals_table(res: Any, arch: Any) -> str:
     return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
 
 
-OPS_SHOWN = ["op", "kind", "count", "macs", "cycles", "stall_cycles", "energy_pj", "dram_bytes", "utilization"]
+OPS_SHOWN = ["op", "kind", "count", "macs", "cycles", "stall_cycles", "energy_pj", "dram_bytes", "spill_bytes",
+             "utilization", "dataflow", "array_split"]
 
 
 def _op_records(res: Any) -> tuple[list[str], list[list[Any]]]:
