@@ -98,6 +98,8 @@ _DEFS: tuple[Metric, ...] = (
     _m("area_mm2", "mm²", "area", "min", aliases=("area",), doc="silicon area of the accelerator"),
     _m("macs", "MACs", "MACs", None, "G MACs", 1e-9, doc="multiply-accumulates of the workload (dense count)"),
     _m("dram_bytes", "B", "DRAM traffic", "min", "MB", 1e-6, doc="bytes read from and written to DRAM"),
+    _m("spill_bytes", "B", "activation spills", "min", "MB", 1e-6,
+       doc="activation bytes moved through DRAM because they did not fit on chip (docs/memory.md 8c)"),
     _m("utilization", "", "array utilization", "max", "%", 100.0,
        doc="useful MAC slots / (GEMM cycles x PEs) during GEMMs"),
     _m("peak_tops", "TOPS", "peak TOPS", "max", doc="2 x PEs x clock (one MAC = 2 ops)"),

@@ -474,7 +474,8 @@ def _simulate_columns(w: Workload, arch: ArchSpec, engine: str) -> tuple[dict[st
     if ng:
         cap = arch.hierarchy.dram.capacity_bytes
         totals["kv_on_chip"] = bool(kv_on_chip)
-        totals["dram_capacity_bytes"] = cap
+        if math.isfinite(cap):
+            totals["dram_capacity_bytes"] = cap
         totals["dram_fits"] = bool(dram_need <= cap)
         if dram_need > cap:
             warnings.warn(f"{arch.name}: weights + KV cache ({dram_need / 2**30:.2f} GiB) exceed the DRAM capacity "
