@@ -8,11 +8,14 @@ Pipeline (docs/precision_sparsity.md, docs/vector.md, docs/energy.md):
    into an effective reduction length ``K_eff = ceil(K * k_scale / p)`` (p = MACs per PE per cycle,
    k_scale = streamed fraction of K) and bytes per streamed element chosen so that DRAM/SRAM bytes
    are the true (packed, compressed, metadata-carrying) operand bytes.
-3. All rows go through ONE vectorised call of the GEMM engine (``analyze_gemms`` of
-   :mod:`simulator.memory` for ``analytical``, ``simulate_gemms`` of :mod:`simulator.cycle` for
-   ``cycle``). With ``array.count > 1`` arrays (each with its own buffers and ``1/count`` of the DRAM
-   bandwidth) a record of ``batch >= count`` independent products (attention heads) runs ``count``
-   products at a time; any other GEMM is split column-wise (N) over the arrays, activations multicast.
+3. Residency (:mod:`simulator.residency`, docs/memory.md 8) decides per row where A and B come from
+   and where C goes (in place, an on-chip level, DRAM): one link per operand. Every candidate mapping
+   (each dataflow under ``array.dataflow: auto``; with ``array.count > 1`` arrays, the products of a
+   record (heads) spread over the arrays or each product split column-wise, activations multicast)
+   goes through ONE call of the GEMM engine on a stacked parameter matrix (``analyze_params`` of
+   :mod:`simulator.memory` for ``analytical``, ``simulate_params`` of :mod:`simulator.cycle` for
+   ``cycle``); per row the cheapest (cycles, then energy) is kept (docs/memory.md 9). The DRAM channel
+   bounds every product (its DRAM bytes over the bandwidth it gets).
    With ``buffers.cross_op_prefetch`` (double-buffered, finite bandwidth) the next GEMM's first tiles
    load during the previous GEMM's idle DRAM windows (:mod:`simulator.schedule`, docs/memory.md 4b):
    the cycles saved come off the prologue stalls of the GEMM that runs second.
@@ -78,7 +81,6 @@ class _Prepared:
     start_row: np.ndarray  # first engine row of each record
     grows: np.ndarray  # bool per record: one row per step (else one row for all steps)
     trans: Transitions | None = None  # execution-order transitions (built on first use)
-    per_iter: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)  # by array count
 
     def transitions(self) -> Transitions:
         if self.trans is None:
