@@ -214,7 +214,7 @@ class Sweep:
         except InputError as exc:
             raise InputError(f"base: {exc}", source=source, key="base.arch") from None
         self.base_arch_dict = self.base_arch.to_dict()
-        paths = set(dotted_paths(ArchSpec))
+        paths = set(dotted_paths(ArchSpec)) | named_list_paths(self.base_arch)
         self.axis_values: dict[str, list[Any]] = {}
         for path, values in spec.axes.items():
             if path not in paths:
@@ -384,8 +384,15 @@ class Sweep:
             prefix = ""
             for part in parents:
                 prefix = f"{prefix}.{part}"
+                if isinstance(node, list):  # a named list (memory: levels): the entry of that name
+                    i = [e.get("name") for e in node].index(part)
+                    if prefix not in copied:
+                        node[i] = dict(node[i])
+                        copied.add(prefix)
+                    node = node[i]
+                    continue
                 if prefix not in copied:
-                    node[part] = dict(node[part])
+                    node[part] = list(node[part]) if isinstance(node[part], list) else dict(node[part])
                     copied.add(prefix)
                 node = node[part]
             node[leaf] = value
@@ -413,9 +420,21 @@ def _distinct(values: list[Any]) -> list[Any]:
 
 
 def get_path(obj: Any, path: str) -> Any:
+    """The value at a dotted path; entries of a named list (``memory:`` levels) by their name."""
     for part in path.split("."):
-        obj = getattr(obj, part)
+        if isinstance(obj, tuple):
+            obj = next(x for x in obj if getattr(x, "name", None) == part)
+        else:
+            obj = getattr(obj, part)
     return obj
+
+
+def named_list_paths(arch: Any) -> set[str]:
+    """Dotted paths of the named entries of an arch's lists: ``memory.unified_buffer.capacity_kib``."""
+    import dataclasses
+
+    return {f"memory.{lv.name}.{f.name}" for lv in (arch.memory or ()) for f in dataclasses.fields(lv)
+            if f.name != "name"}
 
 
 def replace_path(obj: Any, overrides: dict[str, Any]) -> Any:
@@ -430,7 +449,11 @@ def replace_path(obj: Any, overrides: dict[str, Any]) -> Any:
         else:
             direct[head] = value
     for head, sub in groups.items():
-        direct[head] = replace_path(getattr(obj, head), sub)
+        target = obj[[getattr(x, "name", None) for x in obj].index(head)] if isinstance(obj, tuple) \
+            else getattr(obj, head)
+        direct[head] = replace_path(target, sub)
+    if isinstance(obj, tuple):  # a named list (memory: levels): replace the named entries
+        return tuple(direct.get(getattr(x, "name", None), x) for x in obj)
     return _replace(obj, direct) if direct else obj
 
 

@@ -294,3 +294,28 @@ def test_conv_is_costed_by_its_input_feature_map(tmp_path) -> None:  # type: ign
     per = g.a.bits / 8  # fp16 on the int8 array runs as 16-bit fixed point: 2 bytes per element
     want = (g.a_elems + g.k * g.n) * per  # the feature map once, the weights once; the output stays on chip
     assert t["dram_bytes"] == pytest.approx(want, rel=0.01)
+
+
+def test_sweeps_take_level_fields_as_axes(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A sweep over the unified buffer of tpuv1: points built by the fast path and by full validation
+    agree, and the small buffer spills."""
+    from sweeps.evaluate import arch_for_point
+    from sweeps.spec import sweep_from_dict
+
+    spec = {"name": "ub", "base": {"arch": "tpuv1"}, "axes": {"memory.unified_buffer.capacity_kib": [256, 24576]},
+            "workloads": {"models": ["bert-base"], "seq_lens": [128]}, "recipes": ["w8a8"],
+            "objectives": {"latency_s": "min", "dram_bytes": "min"}}
+    s = sweep_from_dict(spec)
+    pts = s.points()
+    assert len(pts) == 2
+    w = apply_recipe("bert-base", "w8a8", seq_len=128)
+    dram = []
+    for p in pts:
+        full = arch_from_mapping(s.arch_dict(p), source="point")
+        fast = arch_for_point(type("B", (), {"base_arch": s.base_arch})(), s.arch_dict(p), p.axes)
+        assert fast == full
+        cap = dict(p.axes)["memory.unified_buffer.capacity_kib"]
+        assert {lv.name: lv for lv in full.hierarchy.levels}["unified_buffer"].capacity_bytes == cap * 1024
+        dram.append((cap, simulate(w, full).totals["dram_bytes"]))
+    dram.sort()
+    assert dram[0][1] > dram[1][1]
