@@ -17,7 +17,9 @@ design and record, per-op-kind sums op by op) so results are bit-for-bit equal. 
 per-buffer SRAM energies depend on few distinct values per group and are computed once per value with
 the same functions ``simulate`` uses.
 
-Supported: the analytical engine (the cycle engine is stepped per design: see ``supports``).
+Supported: the analytical engine (the cycle engine is stepped per design: see ``supports``). Designs
+with ``memory:`` levels, several arrays or ``dataflow: auto`` are evaluated by ``simulate`` one by one
+(``batchable``): their residency and per-op mapping choice live in ``simulator.run`` only.
 """
 
 from __future__ import annotations
@@ -58,14 +60,14 @@ def _closed_rows(m, n, k, h, w, df, timing, db, cap_a, cap_b, cap_c, ab, bb, ob,
     for g in range(m.shape[0]):
         ma, mb, mc = buffer_modes(m[g], n[g], k[g], h[g], w[g], df, db, cap_a[g], cap_b[g], cap_c[g], ab[g], bb[g], ob[g])
         lp, total, ra, rb, rc, wc, idle = best_loop(m[g], n[g], k[g], h[g], w[g], df, timing, db, ma, mb, mc,
-                                                    ab[g], bb[g], ob[g], inv_bw[g], lat[g])
+                                                    ab[g], bb[g], ob[g], inv_bw[g], inv_bw[g], inv_bw[g], lat[g])
         out[g, 0] = total
         out[g, 1] = ra
         out[g, 2] = rb
         out[g, 3] = rc
         out[g, 4] = wc
         xo = cross_op_figures(m[g], n[g], k[g], h[g], w[g], df, lp, timing, db, ma, mb, mc, cap_a[g], cap_b[g],
-                              ab[g], bb[g], ob[g], inv_bw[g], lat[g])
+                              ab[g], bb[g], ob[g], inv_bw[g], inv_bw[g], inv_bw[g], lat[g])
         for x in range(6):
             out[g, 9 + x] = xo[x]
         out[g, 15] = idle - xo[3] if db and inv_bw[g] > 0.0 else 0.0
@@ -112,7 +114,8 @@ def _engine_rows(m: np.ndarray, n: np.ndarray, k: np.ndarray, h: np.ndarray, w: 
 # ---- result ------------------------------------------------------------------------------------------
 
 
-_KIND_COLS = [c for c in _OP_COLUMNS if c not in ("op", "kind", "op_type", "phase", "layer", "count", "utilization")]
+_KIND_COLS = [c for c in _OP_COLUMNS if c not in ("op", "kind", "op_type", "phase", "layer", "count", "utilization",
+                                                   "dataflow", "array_split", "spill_bytes")]
 
 
 @dataclass
@@ -171,7 +174,7 @@ class BatchResult:
 
 
 _TOTAL_KEYS = ("macs", "dram_bytes", "utilization", "gemm_cycles", "vector_cycles", "stall_cycles", "peak_tops",
-               "inferences", "tokens", "token_latency_s")
+               "spill_bytes", "inferences", "tokens", "token_latency_s")
 
 
 def derive_columns(cols: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -191,6 +194,34 @@ def _group_key(a: ArchSpec) -> tuple:
             b.cross_op_prefetch, b.banks, a.dram.kind, a.dram.latency_cycles, a.name)
 
 
+def batchable(a: ArchSpec) -> bool:
+    """Designs evaluated here as arrays: the two-level hierarchy (``buffers:``/``dram:``: no residency),
+    one array and a fixed dataflow. Others -- ``memory:`` levels (residency, links per operand,
+    docs/memory.md 8), several arrays or ``dataflow: auto`` (the per-op mapping choice, section 9) --
+    go through ``simulate`` design by design inside ``simulate_batch`` (same answers, per-design cost)."""
+    return a.memory is None and a.array.count == 1 and a.array.dataflow != "auto"
+
+
+def _simulate_one(w: Workload, prep: Any, a: ArchSpec, engine: str) -> dict[str, Any]:
+    """``simulate`` of one design in the layout of ``_simulate_group`` (kind sums op by op, as there)."""
+    from simulator.run import simulate
+
+    res = simulate(w, a, engine=engine)
+    t = res.totals
+    cols = {key: np.array([float(t[key])]) for key in ("cycles", "latency_s", "energy_pj", *_TOTAL_KEYS)}
+    breakdown = np.array([[t["energy_breakdown_pj"][c] for c in COMPONENTS]])
+    area = dict(t["area_breakdown_mm2"], total=t["area_mm2"])
+    kinds_all = list(res.columns["kind"])
+    uniq = tuple(sorted(set(kinds_all)))
+    where = {k: i for i, k in enumerate(uniq)}
+    vals = np.stack([np.where(np.isnan(np.asarray(res.columns[c], dtype=float)), 0.0,
+                              np.asarray(res.columns[c], dtype=float)) for c in _KIND_COLS], axis=1)
+    sums = np.zeros((1, len(uniq), len(_KIND_COLS)))
+    for j, kd in enumerate(kinds_all):
+        sums[0, where[kd], :] += vals[j, :]
+    return {"cols": cols, "breakdown": breakdown, "area": [area], "kinds": uniq, "kind_sums": sums}
+
+
 def simulate_batch(workload: Workload, archs: list[ArchSpec], *, engine: str = "analytical") -> BatchResult:
     """``simulate(workload, arch, engine=engine)`` for every arch (analytical engine), as arrays."""
     if not supports(engine):
@@ -198,9 +229,14 @@ def simulate_batch(workload: Workload, archs: list[ArchSpec], *, engine: str = "
     prep = _prepare(workload)
     n = len(archs)
     groups: dict[tuple, list[int]] = {}
+    single: list[int] = []
     for i, a in enumerate(archs):
-        groups.setdefault(_group_key(a), []).append(i)
+        if batchable(a):
+            groups.setdefault(_group_key(a), []).append(i)
+        else:
+            single.append(i)
     parts = [(_simulate_group(workload, prep, [archs[i] for i in idx]), np.asarray(idx)) for idx in groups.values()]
+    parts += [(_simulate_one(workload, prep, archs[i], engine), np.asarray([i])) for i in single]
     first = parts[0][0]
     cols = {k: np.empty(n) for k in first["cols"]}
     breakdown = np.empty((n, len(COMPONENTS)))
@@ -297,6 +333,11 @@ def _simulate_group(w: Workload, prep: Any, archs: list[ArchSpec]) -> dict[str, 
         }
         for c in ("sram_ifmap", "sram_filter", "sram_ofmap"):
             e[c] = e[c] * share
+        # activations through DRAM (run: A, C and a B that is not a weight; here every operand is)
+        weight_flat = np.tile(np.array([x.b_is_weight for x in prep.gemms], dtype=bool)[r], D)
+        lcc = res["dram_ofmap_read_bytes"] + res["dram_ofmap_write_bytes"]
+        spill_row = res["dram_ifmap_read_bytes"] + share * lcc + np.where(weight_flat, 0.0,
+                                                                           share * res["dram_filter_read_bytes"])
         wts = prep.mult
         if cnt > 1:
             bsz = np.array([x.batch for x in prep.gemms], dtype=np.float64)[r]
@@ -317,6 +358,7 @@ def _simulate_group(w: Workload, prep: Any, archs: list[ArchSpec]) -> dict[str, 
             "macs": agg(np.tile(macs_row, D)),
             "slots": agg((mf * n_full * k_eff).reshape(-1)),
             "dram_bytes": agg(dram_row),
+            "spill_bytes": agg(spill_row),
         }
         for c in ("mac", "sram_ifmap", "sram_filter", "sram_ofmap", "dram"):
             g[f"energy_{c}_pj"] = agg(e[c])
@@ -324,14 +366,13 @@ def _simulate_group(w: Workload, prep: Any, archs: list[ArchSpec]) -> dict[str, 
 
     # per-op columns (D, ops) in workload order
     n_ops = ng + nv
-    cols: dict[str, np.ndarray] = {c: np.zeros((D, n_ops)) for c in _OP_COLUMNS
-                                   if c not in ("op", "kind", "op_type", "phase", "layer", "count", "utilization")}
+    cols: dict[str, np.ndarray] = {c: np.zeros((D, n_ops)) for c in (*_KIND_COLS, "spill_bytes")}
     gi = np.array([i for t, i in prep.order if t == "g"], dtype=np.int64)
     vi = np.array([i for t, i in prep.order if t == "v"], dtype=np.int64)
     gpos = np.array([j for j, (t, _) in enumerate(prep.order) if t == "g"], dtype=np.int64)
     vpos = np.array([j for j, (t, _) in enumerate(prep.order) if t == "v"], dtype=np.int64)
     if ng:
-        for c in ("cycles", "stall_cycles", "macs", "dram_bytes") + tuple(
+        for c in ("cycles", "stall_cycles", "macs", "dram_bytes", "spill_bytes") + tuple(
                 f"energy_{x}_pj" for x in ("mac", "sram_ifmap", "sram_filter", "sram_ofmap", "dram")):
             cols[c][:, gpos] = g[c][:, gi]
     if nv:
@@ -343,6 +384,7 @@ def _simulate_group(w: Workload, prep: Any, archs: list[ArchSpec]) -> dict[str, 
                 v = v_cache[key] = analyze_vector_ops(prep.vops, a)
             cols["cycles"][d, vpos] = v["cycles"][vi]
             cols["dram_bytes"][d, vpos] = v["dram_bytes"][vi]
+            cols["spill_bytes"][d, vpos] = v["spill_bytes"][vi]
             cols["energy_vector_pj"][d, vpos] = v["energy_vector_pj"][vi]
             cols["energy_sram_ofmap_pj"][d, vpos] = v["energy_sram_ofmap_pj"][vi]
             cols["energy_dram_pj"][d, vpos] = v["energy_dram_pj"][vi]
@@ -389,6 +431,7 @@ def _simulate_group(w: Workload, prep: Any, archs: list[ArchSpec]) -> dict[str, 
         "utilization": slots / np.maximum(gemm_cycles * pes, 1.0),
         "gemm_cycles": gemm_cycles, "vector_cycles": _rowsum(cols["cycles"][:, ~is_g]),
         "stall_cycles": _rowsum(cols["stall_cycles"]), "peak_tops": 2.0 * pes * freq_hz / 1e12,
+        "spill_bytes": _rowsum(cols["spill_bytes"]),
         "inferences": np.full(D, float(w.batch)),
     }
     if "decode" in phase_cycles:
@@ -426,12 +469,9 @@ def _cross_op_saved(prep: Any, a0: ArchSpec, res: dict[str, np.ndarray], D: int,
         return out
     cnt = a0.array.count
     r = prep.rec
-    if cnt not in prep.per_iter:
-        per_iter = np.array([(-(-x.batch // cnt) if cnt > 1 and x.batch >= cnt else x.batch) * x.count / x.layers
-                             for x in prep.gemms], dtype=np.float64)
-        weight = np.array([x.b_is_weight for x in prep.gemms], dtype=bool)
-        prep.per_iter[cnt] = (per_iter[r], weight[r])
-    per_iter_row, weight_row = prep.per_iter[cnt]
+    per_iter_row = np.array([(-(-x.batch // cnt) if cnt > 1 and x.batch >= cnt else x.batch) * x.count / x.layers
+                             for x in prep.gemms], dtype=np.float64)[r]
+    weight_row = np.array([x.b_is_weight for x in prep.gemms], dtype=bool)[r]
     tr = prep.transitions()
     ds = np.flatnonzero(finite)
     sel = (ds[:, None] * R + np.arange(R)[None, :]).reshape(-1)  # flat rows of the finite designs
@@ -442,9 +482,9 @@ def _cross_op_saved(prep: Any, a0: ArchSpec, res: dict[str, np.ndarray], D: int,
 
     big = Transitions((tr.prev_row[None, :] + off).reshape(-1), (tr.cur_row[None, :] + off).reshape(-1),
                       np.tile(tr.times, nd), np.tile(tr.self_iters, nd))
+    inv = np.repeat(1.0 / bpc[ds], R)
     saved_row = cross_op_saved_cycles(sub, big, np.tile(per_iter_row, nd), np.tile(weight_row, nd),
-                                      np.tile(prep.b_fresh, nd), np.repeat(bpc[ds], R),
-                                      float(a0.dram.latency_cycles))
+                                      np.tile(prep.b_fresh, nd), inv, inv, float(a0.dram.latency_cycles))
     rec_sub = (np.arange(nd)[:, None] * ng + r[None, :]).reshape(-1)
     out[ds] = np.bincount(rec_sub, weights=saved_row, minlength=nd * ng).reshape(nd, ng)
     return out

@@ -179,6 +179,7 @@ class Result:
     arch: str = ""
     workload: str = ""
     engine: str = "analytical"
+    memory: dict[str, Any] = field(default_factory=dict)  # kv_on_chip, dram_need_bytes, dram_fits (docs/memory.md 8c)
 
     @cached_property
     def ops(self) -> Any:
@@ -261,7 +262,11 @@ def _links(arch: ArchSpec, src: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return inv, lat
 
 
-def _simulate_columns(w: Workload, arch: ArchSpec, engine: str) -> tuple[dict[str, Any], dict[str, Any]]:
+def _simulate_columns(w: Workload, arch: ArchSpec, engine: str,
+                      notes: dict[str, Any] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Totals and per-op columns; ``notes`` (if given) receives the memory facts of docs/memory.md 8c:
+    ``kv_on_chip``, ``dram_need_bytes`` (weights + KV cache), ``dram_capacity_bytes``, ``dram_fits``."""
+    notes = {} if notes is None else notes
     prep = _prepare(w)
     pe = arch.pe
     cnt = arch.array.count
@@ -277,7 +282,6 @@ def _simulate_columns(w: Workload, arch: ArchSpec, engine: str) -> tuple[dict[st
                               [x.b_is_weight for x in prep.gemms], pe, arch.array.rows, [x.kind for x in prep.gemms])
         r = prep.rec
         nr = r.size
-        gate = sp.mac_gate * fe
         k = prep.k.astype(np.float64)
         k_eff = np.maximum(np.ceil(k * (sp.k_scale / p)[r] - 1e-9), 1.0).astype(np.int64)
         # bytes per streamed (packed / compressed) element, per record: true bytes up to K rounding
@@ -340,7 +344,8 @@ def _simulate_columns(w: Workload, arch: ArchSpec, engine: str) -> tuple[dict[st
             fills = dict(rc, dram_ifmap_read_bytes=np.where(res_.a_src == IN_PLACE, 0.0, la),
                          dram_filter_read_bytes=np.where(res_.b_src == IN_PLACE, 0.0, lb))
             mac_pj = mac_energy_pj(a_bits, b_bits, KIND_CODE[pe.number_kind], pe, arch.energy, DATAFLOW_NAMES[d])
-            e = gemm_energy_pj(arch, fills, macs_executed=exec_row, mac_pj=(mac_pj * gate)[r], a_bits=a_row * 8.0,
+            mac_pj = mac_pj * sp.mac_gate * fe
+            e = gemm_energy_pj(arch, fills, macs_executed=exec_row, mac_pj=mac_pj[r], a_bits=a_row * 8.0,
                                b_bits=b_row * 8.0, dram_bytes=dram_row)
             for comp, src, byts in (("sram_ifmap", res_.a_src, la), ("sram_filter", res_.b_src, share * lb),
                                     ("sram_ofmap", res_.c_dst, share * lcc)):
@@ -475,10 +480,8 @@ def _simulate_columns(w: Workload, arch: ArchSpec, engine: str) -> tuple[dict[st
     }
     if ng:
         cap = arch.hierarchy.dram.capacity_bytes
-        totals["kv_on_chip"] = bool(kv_on_chip)
-        if math.isfinite(cap):
-            totals["dram_capacity_bytes"] = cap
-        totals["dram_fits"] = bool(dram_need <= cap)
+        notes.update(kv_on_chip=bool(kv_on_chip), dram_need_bytes=dram_need, dram_capacity_bytes=cap,
+                     dram_fits=bool(dram_need <= cap))
         if dram_need > cap:
             warnings.warn(f"{arch.name}: weights + KV cache ({dram_need / 2**30:.2f} GiB) exceed the DRAM capacity "
                           f"({cap / 2**30:.2f} GiB) of level {arch.hierarchy.dram.name!r}", ResourceWarning,
@@ -498,8 +501,9 @@ def _simulate_columns(w: Workload, arch: ArchSpec, engine: str) -> tuple[dict[st
 
 def simulate(workload: Workload, arch: ArchSpec, *, engine: str = "analytical") -> Result:
     """Simulate a whole workload on one accelerator (see the module docstring)."""
-    totals, cols = _simulate_columns(workload, arch, engine)
-    return Result(totals=totals, columns=cols, arch=arch.name, workload=workload.name, engine=engine)
+    notes: dict[str, Any] = {}
+    totals, cols = _simulate_columns(workload, arch, engine, notes)
+    return Result(totals=totals, columns=cols, arch=arch.name, workload=workload.name, engine=engine, memory=notes)
 
 
 def simulate_totals(workload: Workload, arch: ArchSpec, *, engine: str = "analytical") -> dict[str, Any]:

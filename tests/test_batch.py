@@ -65,12 +65,34 @@ def test_batch_equals_simulate_bit_for_bit(model, seq, phase, recipe):
     rng = np.random.default_rng(zlib.crc32(f"{model}{seq}{phase}{recipe}".encode()))
     wk = WorkloadKey(model, seq, phase, 1, None, 4 if phase == "decode" else 1, None, recipe)
     w = build_workload_cached(wk)
-    for base_name in ("gemmini", "tpuv1", "hbm-llm"):
+    for base_name in ("gemmini", "edge-32", "hbm-llm"):  # two-level designs (buffers:/dram: axes)
         base = load_arch(base_name)
         archs = _random_archs(base, rng, 24, AXES)
         batch = simulate_batch(w, archs)
         for j in rng.choice(len(archs), size=8, replace=False):
             _same(batch, int(j), simulate(w, archs[int(j)]))
+
+
+LEVEL_AXES = {
+    "array.rows": [16, 64, 256], "array.dataflow": ["os", "ws", "auto"], "array.count": [1, 4],
+    "memory.unified_buffer.capacity_kib": [256.0, 24576.0], "memory.weight_memory.bandwidth_gbps": [34.0, 300.0],
+}
+
+
+@pytest.mark.parametrize("model,seq,phase,recipe", WORKLOADS[:3])
+def test_batch_equals_simulate_on_memory_level_designs(model, seq, phase, recipe):
+    """Designs with memory: levels (and multi-array / auto dataflow ones) go through simulate one by one
+    inside simulate_batch, mixed with batched two-level designs: still equal design by design."""
+    from simulator.batch import batchable
+
+    rng = np.random.default_rng(7)
+    wk = WorkloadKey(model, seq, phase, 1, None, 4 if phase == "decode" else 1, None, recipe)
+    w = build_workload_cached(wk)
+    archs = _random_archs(load_arch("tpuv1"), rng, 6, LEVEL_AXES) + _random_archs(load_arch("gemmini"), rng, 6, AXES)
+    assert not all(batchable(a) for a in archs) and any(batchable(a) for a in archs)
+    batch = simulate_batch(w, archs)
+    for j in range(len(archs)):
+        _same(batch, j, simulate(w, archs[j]))
 
 
 def test_batch_with_unlimited_bandwidth_and_gbps():

@@ -157,18 +157,19 @@ def test_mlp_on_tpuv1_is_weight_bandwidth_bound() -> None:
 
 def test_kv_cache_stays_on_chip_when_it_fits() -> None:
     w = apply_recipe("gpt2", "w8a8", phase="decode", context=64, new_tokens=4)
-    on = simulate(w, load_arch("tpuv1")).totals
-    assert on["kv_on_chip"]
-    off = simulate(w, with_levels("tpuv1", unified_buffer=1024)).totals
-    assert not off["kv_on_chip"] and off["dram_bytes"] > on["dram_bytes"]
+    on = simulate(w, load_arch("tpuv1"))
+    assert on.memory["kv_on_chip"]
+    off = simulate(w, with_levels("tpuv1", unified_buffer=1024))
+    assert not off.memory["kv_on_chip"] and off.totals["dram_bytes"] > on.totals["dram_bytes"]
 
 
 def test_dram_capacity_warns_when_weights_and_kv_do_not_fit() -> None:
     w = build_workload("llama2-7b", phase="decode", context=64, new_tokens=1)  # fp16: 13.5 GB of weights
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        t = simulate(w, load_arch("tpuv1")).totals
-    assert not t["dram_fits"] and any("exceed the DRAM capacity" in str(c.message) for c in caught)
+        r = simulate(w, load_arch("tpuv1"))
+    assert not r.memory["dram_fits"] and r.memory["dram_need_bytes"] > 8 * 2**30
+    assert any("exceed the DRAM capacity" in str(c.message) for c in caught)
 
 
 # ---- mapping chosen per op -----------------------------------------------------------------------
