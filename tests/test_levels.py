@@ -300,8 +300,7 @@ def test_conv_is_costed_by_its_input_feature_map(tmp_path) -> None:  # type: ign
 def test_sweeps_take_level_fields_as_axes(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """A sweep over the unified buffer of tpuv1: points built by the fast path and by full validation
     agree, and the small buffer spills."""
-    from sweeps.evaluate import arch_for_point
-    from sweeps.spec import sweep_from_dict
+    from sweeps.spec import replace_path, sweep_from_dict
 
     spec = {"name": "ub", "base": {"arch": "tpuv1"}, "axes": {"memory.unified_buffer.capacity_kib": [256, 24576]},
             "workloads": {"models": ["bert-base"], "seq_lens": [128]}, "recipes": ["w8a8"],
@@ -313,7 +312,7 @@ def test_sweeps_take_level_fields_as_axes(tmp_path) -> None:  # type: ignore[no-
     dram = []
     for p in pts:
         full = arch_from_mapping(s.arch_dict(p), source="point")
-        fast = arch_for_point(type("B", (), {"base_arch": s.base_arch})(), s.arch_dict(p), p.axes)
+        fast = replace_path(s.base_arch, dict(p.axes))  # the sweep's fast path (validated base + axis values)
         assert fast == full
         cap = dict(p.axes)["memory.unified_buffer.capacity_kib"]
         assert {lv.name: lv for lv in full.hierarchy.levels}["unified_buffer"].capacity_bytes == cap * 1024
