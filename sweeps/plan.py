@@ -37,11 +37,18 @@ def _json(v: Any) -> str:
 
 
 def _set_leaf(d: dict[str, Any], path: str, value: Any) -> None:
+    """Set a dotted path in a copy-on-write arch mapping; a named list (``memory:`` levels) is entered
+    by the entry's name (``memory.unified_buffer.capacity_kib``)."""
     *parents, leaf = path.split(".")
-    node = d
+    node: Any = d
     for part in parents:
-        node[part] = dict(node[part])
-        node = node[part]
+        if isinstance(node, list):
+            i = [e.get("name") if isinstance(e, dict) else None for e in node].index(part)
+            node[i] = dict(node[i])
+            node = node[i]
+        else:
+            node[part] = list(node[part]) if isinstance(node[part], list) else dict(node[part])
+            node = node[part]
     node[leaf] = value
 
 

@@ -319,3 +319,19 @@ def test_sweeps_take_level_fields_as_axes(tmp_path) -> None:  # type: ignore[no-
         dram.append((cap, simulate(w, full).totals["dram_bytes"]))
     dram.sort()
     assert dram[0][1] > dram[1][1]
+
+
+def test_a_sweep_over_a_level_runs_end_to_end(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import sweeps
+    from sweeps.executors import LocalExecutor
+    from sweeps.runner import run_sweep
+    from sweeps.spec import sweep_from_dict
+
+    spec = {"name": "ub", "base": {"arch": "tpuv1"}, "axes": {"memory.unified_buffer.capacity_kib": [256, 24576]},
+            "workloads": {"models": ["bert-base"], "seq_lens": [64]}, "recipes": ["w8a8"],
+            "objectives": {"latency_s": "min", "dram_bytes": "min"}}
+    run_sweep(sweep_from_dict(spec), tmp_path / "out", executor=LocalExecutor(1), progress=False)
+    t = sweeps.load(tmp_path / "out")
+    t = t[t["row"] == "total"].set_index("memory.unified_buffer.capacity_kib")
+    assert (t["status"] == "ok").all()
+    assert t.loc[256.0, "dram_bytes"] > t.loc[24576.0, "dram_bytes"] and t.loc[24576.0, "spill_bytes"] == 0
