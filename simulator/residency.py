@@ -8,7 +8,8 @@ The rule (docs/memory.md section 8), per GEMM record, with whole tensors per lay
 * an op keeps its output on chip when its live set fits: ``A + C (+ B when B is an activation) <= cap``;
   otherwise the output spills to DRAM (reported per op);
 * a GEMM reads A on chip when the op just before it (workload order; a vector op or a GEMM) kept its
-  output there; otherwise from DRAM (the first op's input always comes from DRAM);
+  output there; otherwise from DRAM (the first op's input always comes from DRAM, and a GEMM that is
+  the workload's last op writes its result to DRAM);
 * a B that is an activation (K^T, V of attention) is on chip when the live set with it fits; the KV
   cache of decoding (a B that grows per step) is on chip when the whole cache of all layers fits the
   KV level (``Hierarchy.kv_level``) next to the largest activation live set when they share a level;
@@ -98,6 +99,8 @@ def residency(prep: Any, arch: Any, a_prod: np.ndarray, b_prod: np.ndarray, c_pr
     b_code_act = _level_code(act, hier.inner("filter"))
     a_src = np.where(a_on_rec[r], a_code_on, DRAM) if act is not None else np.full(n_rows, DRAM)
     c_dst = np.where(live_row <= cap, c_code_on, DRAM) if act is not None else np.full(n_rows, DRAM)
+    if prep.order and prep.order[-1][0] == "g":  # the workload's result leaves the chip
+        c_dst = np.where(r == prep.order[-1][1], DRAM, c_dst)
     b_src = np.full(n_rows, DRAM)
     if act is not None:
         b_src = np.where(b_act & (live_row <= cap), b_code_act, b_src)
