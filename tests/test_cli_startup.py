@@ -86,4 +86,4 @@ def test_simulate_output_without_pandas_equals_result_methods():
                                   pd.read_csv(io.StringIO(res.ops.to_csv(index=False))))
     table = ops_table(res).splitlines()
     assert table[0].split() == ["op", "kind", "count", "macs", "cycles", "stall_cycles", "energy_pj", "dram_bytes",
-                                "utilization"] and len(table) == len(res.ops) + 1
+                                "spill_bytes", "utilization", "dataflow", "array_split"] and len(table) == len(res.ops) + 1
