@@ -1,13 +1,15 @@
 """The explorer page at 100,000 design points: file size, bytes per point, time to interactive in Chromium.
 
-    python benchmarks/bench_explorer.py            # 100,800 points (+ the plotting-library comparison)
-    python benchmarks/bench_explorer.py --quick    # 20,160 points, no library comparison
+    python benchmarks/bench_explorer.py            # real 100,800-point sweep, synthetic worst case, libraries
+    python benchmarks/bench_explorer.py --quick    # real 20,160-point sweep only
     python benchmarks/bench_explorer.py --compare-only
 
-The results directory is made from the real quickstart sweep (1,440 design points, run first):
-its rows are repeated over two extra swept axes (``array.freq_mhz`` x 7, ``dram.bandwidth_gbps`` x 10),
-latency scaled with the clock and every objective jittered (seeded, log-normal, sigma 0.1), each copy
-with its own ``point_id`` and per-op-kind rows, written through ``sweeps.store.Store`` like a sweep.
+Pages measured: the quickstart (1,440 design points); a real sweep of 100,800 points (the quickstart
+spec with two more axes, ``array.freq_mhz`` x 7 and ``buffers.filter_kib`` x 10; ``--quick``: x 2 x 7
+= 20,160), run with ``tasim sweep``; and (full run) a synthetic worst case for size: the quickstart's
+rows repeated over ``array.freq_mhz`` x 7 and ``dram.bandwidth_gbps`` x 10 with every objective
+jittered (seeded, log-normal, sigma 0.1) so that the floats barely compress, each copy with its own
+``point_id`` and per-op-kind rows, written through ``sweeps.store.Store``.
 
 Prints: ``tasim explore`` wall time, the page's size and its bytes per design point (data only and
 with plotly.js), and in headless Chromium (Debian's, driven by Playwright) the median over 3 loads of
@@ -49,6 +51,19 @@ FREQS = [400.0, 600.0, 800.0, 1000.0, 1200.0, 1400.0, 1600.0]
 BWS = [12.8, 19.2, 25.6, 34.1, 51.2, 68.3, 102.4, 136.5, 204.8, 409.6]
 OBJ = ["latency_s", "energy_pj", "area_mm2", "power_w", "edp_pj_s", "tops_per_w", "effective_tops",
        "utilization", "inferences_per_s", "dram_bytes", "cycles"]
+
+
+def real_spec(tmp: Path, quick: bool) -> Path:
+    import yaml
+
+    spec = yaml.safe_load((ROOT / "sweeps" / "specs" / "quickstart.yaml").read_text())
+    spec["name"] = "quickstart-large"
+    spec["axes"]["array.freq_mhz"] = [400, 1000] if quick else FREQS
+    spec["axes"]["buffers.filter_kib"] = [32, 48, 64, 96, 128, 256, 512] if quick else \
+        [32, 48, 64, 96, 128, 192, 256, 384, 512, 1024]
+    path = tmp / "large.yaml"
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    return path
 
 
 def make_store(base: Path, out: Path, reps: int) -> int:
@@ -169,9 +184,9 @@ def compare_libraries(browser, n: int, tmp: Path, loads: int = 3) -> None:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--quick", action="store_true", help="20,160 points, no library comparison")
+    ap.add_argument("--quick", action="store_true", help="a real 20,160-point sweep only, no library comparison")
     ap.add_argument("--compare-only", action="store_true", help="only the plotting-library comparison")
-    ap.add_argument("--keep", metavar="DIR", default=None, help="keep the synthetic results directory here")
+    ap.add_argument("--keep", metavar="DIR", default=None, help="keep the real large sweep's results directory here")
     args = ap.parse_args()
     try:
         from playwright.sync_api import sync_playwright
@@ -190,12 +205,17 @@ def main() -> int:
                 t0 = time.perf_counter()
                 assert tasim(["sweep", "quickstart", "-o", str(base), "--quiet", "--no-report"]) == 0
                 print(f"quickstart sweep: {time.perf_counter() - t0:.1f} s")
-                reps = 14 if args.quick else 70
-                big = Path(args.keep) if args.keep else tmp / "big"
+                large = Path(args.keep) if args.keep else tmp / "large"
                 t0 = time.perf_counter()
-                n = make_store(base, big, reps)
-                print(f"synthetic results directory: {n:,} design points in {time.perf_counter() - t0:.1f} s")
-                for label, d in (("quickstart", base), (f"{n:,} points", big)):
+                assert tasim(["sweep", str(real_spec(tmp, args.quick)), "-o", str(large), "--quiet", "--no-report"]) == 0
+                print(f"real sweep: {time.perf_counter() - t0:.1f} s")
+                pages = [("quickstart", base), ("real sweep", large)]
+                if not args.quick:
+                    t0 = time.perf_counter()
+                    n = make_store(base, tmp / "synthetic", 70)
+                    print(f"synthetic worst case: {n:,} design points in {time.perf_counter() - t0:.1f} s")
+                    pages.append(("synthetic worst case", tmp / "synthetic"))
+                for label, d in pages:
                     t0 = time.perf_counter()
                     page = write_explorer(d)
                     dt = time.perf_counter() - t0
@@ -205,7 +225,7 @@ def main() -> int:
                     pts = json.loads(header.replace("<\\/", "</"))["n"]
                     size = page.stat().st_size
                     m = measure_page(browser, page)
-                    print(f"== explorer, {label}: tasim explore {dt:.2f} s; page {size / 1e6:.2f} MB = "
+                    print(f"== explorer, {label} ({pts:,} points): tasim explore {dt:.2f} s; page {size / 1e6:.2f} MB = "
                           f"{size / pts:,.0f} B/point with plotly.js, data {len(blob) + len(header):,} B = "
                           f"{(len(blob) + len(header)) / pts:.1f} B/point")
                     print(f"   Chromium (median of 3 loads): interactive {m['interactive_s']:.2f} s "

@@ -43,7 +43,7 @@
   }
 
   const T = {start: performance.now()};
-  const mark = (k) => { T[k] = Math.round(performance.now() - T.start); };
+  const mark = (k) => { if (!(k in T)) T[k] = Math.round(performance.now() - T.start); };
   async function main() {
     const H = JSON.parse($('tasim-header').textContent);
     const N = H.n;
@@ -73,6 +73,7 @@
     }
     const idIndex = new Map();
     for (let i = 0; i < N; i++) idIndex.set(ids[i], i);
+    mark('ids');
 
     const COL = {};
     for (const c of H.columns) {
@@ -547,7 +548,9 @@
       const m = baseMask(true);
       current.mask = m;
       current.idx = indicesOf(m);
+      mark('mask');
       current.front = paretoIndices(current.idx, parseObjective(S.x), parseObjective(S.y));
+      mark('front');
       updateFilterCounts(m);
       drawLegend();
       for (const box of $('filter-groups').querySelectorAll('input[type=checkbox]')) {
@@ -557,6 +560,7 @@
       }
       $('counts').textContent = `${current.idx.length.toLocaleString()} of ${N.toLocaleString()} points shown, ${current.front.length.toLocaleString()} on the front`;
       drawTable();
+      mark('table');
       const p = drawScatter();
       if (redrawParcoords) scheduleParcoords();
       return p;

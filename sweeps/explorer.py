@@ -45,7 +45,7 @@ from sweeps.store import Store
 from workloads.errors import InputError
 
 PAGE = "explorer.html"
-MAX_POINTS = 250_000  # default limit: ~200 B a point, so about 50 MB of page
+MAX_POINTS = 250_000  # default limit: 19-200 B a point (grid sweep .. incompressible), so at most ~50 MB
 MAX_CATEGORIES = 64
 WORKLOAD_COLUMNS = ("model", "seq_len", "phase", "batch", "context", "new_tokens", "image_size", "recipe")
 ARCH_COLUMNS = ("arch", "engine", "array.rows", "array.cols", "array.dataflow", "array.freq_mhz",
@@ -291,7 +291,7 @@ def write_explorer(out_dir: str | Path, out: str | Path | None = None, metrics: 
     meta = store.read_meta()
     n = sum(t.num_rows for t in store.scan(["point_id"], totals=True, ok_only=True))
     if n > max_points:
-        raise InputError(f"{n:,} design points (allowed: at most {max_points:,}, about {max_points * 200 / 1e6:.0f} MB "
+        raise InputError(f"{n:,} design points (allowed: at most {max_points:,}, up to {max_points * 200 / 1e6:.0f} MB "
                          "of page; raise --max-points or explore a smaller sweep)", source=str(out_dir))
     tot, ops = _read(store)
     if len(tot) == 0:
