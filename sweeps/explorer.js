@@ -101,7 +101,7 @@
 
     // ---- state ---------------------------------------------------------------------------------
     const S = {
-      x: H.default_x, y: H.default_y, color: H.default_color,
+      x: H.default_x, y: H.default_y, color: H.default_color, frontBy: '',
       xlog: false, ylog: false,
       allowed: {}, range: {}, useConstraints: true,
       sel: [], detail: null, sortCol: null, sortDir: 1,
@@ -154,6 +154,15 @@
       if (!c || c.kind !== 'num') throw new Error(`unknown objective ${name}`);
       return {c, sense: sense || c.sense || 'min'};
     }
+    // one front per value of a categorical column (as tasim pareto --by), or one over everything
+    function groupedFront(idx, xo, yo, by) {
+      if (!by) return [paretoIndices(idx, xo, yo)];
+      const c = COL[by];
+      if (!c || c.kind !== 'cat') throw new Error(`cannot group fronts by ${by}`);
+      const parts = c.values.map(() => []), d = c.data;
+      for (const i of idx) parts[d[i]].push(i);
+      return parts.filter((p) => p.length).map((p) => paretoIndices(p, xo, yo));
+    }
     function paretoIndices(idx, xo, yo) {
       const X = xo.c.data, Y = yo.c.data;
       const sx = xo.sense === 'max' ? -1 : 1, sy = yo.sense === 'max' ? -1 : 1;
@@ -197,6 +206,9 @@
     $('x-log').onchange = (e) => { S.xlog = e.target.checked; update(false); };
     $('y-log').onchange = (e) => { S.ylog = e.target.checked; update(false); };
     $('color-select').onchange = (e) => { S.color = e.target.value; update(true); };
+    $('front-by').innerHTML = '<option value="">all shown points</option>' +
+      colorCols.map((c) => `<option value="${esc(c.name)}">${esc(c.name)}</option>`).join('');
+    $('front-by').onchange = (e) => { S.frontBy = e.target.value; update(false); };
     $('use-constraints').onchange = (e) => { S.useConstraints = e.target.checked; update(true); };
     $('constraints-text').textContent = cons.length ? `apply the sweep's constraints: ${cons.map((k) => k.text).join(', ')}` : 'the sweep has no constraints';
     if (!cons.length) $('use-constraints').disabled = true;
@@ -301,16 +313,23 @@
     }
     function drawScatter() {
       const xc = COL[S.x], yc = COL[S.y], idx = current.idx;
-      const front = current.front.slice().sort((i, j) => xc.data[i] - xc.data[j] || yc.data[i] - yc.data[j]);
+      const front = [];  // each group's staircase sorted by x, groups separated by a gap (null)
+      for (const g of current.groups || [current.front]) {
+        if (front.length) front.push(null);
+        front.push(...g.slice().sort((i, j) => xc.data[i] - xc.data[j] || yc.data[i] - yc.data[j]));
+      }
+      const fx = front.map((i) => (i === null ? null : human(xc, xc.data[i])));
+      const fy = front.map((i) => (i === null ? null : human(yc, yc.data[i])));
       const selIdx = S.sel.map((id) => idIndex.get(id));
       current.traces = [idx, front, selIdx];
       const big = idx.length > 20000;
       const traces = [
         {type: 'scattergl', mode: 'markers', name: 'design points', x: hv(xc, idx), y: hv(yc, idx),
           marker: {color: colorsFor(idx), size: big ? 3 : 6, opacity: big ? 0.5 : 0.7}, hoverinfo: 'none'},
-        {type: 'scatter', mode: 'lines+markers', name: 'Pareto front', x: hv(xc, front), y: hv(yc, front),
+        {type: 'scatter', mode: 'lines+markers', name: 'Pareto front', x: fx, y: fy, connectgaps: false,
           line: {shape: parseObjective(S.x).sense === 'min' ? 'hv' : 'vh', color: '#222', width: 1.5},
-          marker: {color: colorsFor(front), size: 10, line: {color: '#000', width: 1.5}}, hoverinfo: 'none'},
+          marker: {color: colorsFor(front.map((i) => (i === null ? 0 : i))), size: 10, line: {color: '#000', width: 1.5}},
+          hoverinfo: 'none'},
         {type: 'scatter', mode: 'markers+text', name: 'selected', x: hv(xc, selIdx), y: hv(yc, selIdx),
           text: selIdx.map((_, k) => 'AB'[k]), textposition: 'top right', textfont: {size: 16, color: '#d62728'},
           marker: {symbol: 'circle-open', size: 20, color: '#d62728', line: {width: 3}}, hoverinfo: 'none'},
@@ -484,12 +503,17 @@
       }
       let idx = indicesOf(m);
       const total = idx.length;
-      if (idx.length > PC_MAX) {
-        const step = idx.length / PC_MAX, s = new Int32Array(PC_MAX);
-        for (let t = 0; t < PC_MAX; t++) s[t] = idx[Math.floor(t * step)];
-        idx = s;
+      if (idx.length > PC_MAX) {  // a seeded random sample (a stride would alias with the grid's order)
+        const a = Int32Array.from(idx);
+        let r = 0x9e3779b9;
+        for (let t = 0; t < PC_MAX; t++) {  // partial Fisher-Yates, xorshift32
+          r ^= r << 13; r ^= r >>> 17; r ^= r << 5;
+          const j = t + ((r >>> 0) % (a.length - t));
+          const tmp = a[t]; a[t] = a[j]; a[j] = tmp;
+        }
+        idx = a.subarray(0, PC_MAX).sort();
       }
-      $('pc-note').textContent = `(${idx.length.toLocaleString()} of ${total.toLocaleString()} lines${total > idx.length ? ', an even sample; brushing filters all' : ''}; drag along an axis to brush)`;
+      $('pc-note').textContent = `(${idx.length.toLocaleString()} of ${total.toLocaleString()} lines${total > idx.length ? ', a random sample; brushing filters all' : ''}; drag along an axis to brush)`;
       pcDims = OBJ.filter((c) => Number.isFinite(c.min) && Number.isFinite(c.max) && c.max > c.min).slice(0, PC_DIMS);
       const dims = pcDims.map((c) => {
         const log = c.logDefault;
@@ -549,7 +573,8 @@
       current.mask = m;
       current.idx = indicesOf(m);
       mark('mask');
-      current.front = paretoIndices(current.idx, parseObjective(S.x), parseObjective(S.y));
+      current.groups = groupedFront(current.idx, parseObjective(S.x), parseObjective(S.y), S.frontBy);
+      current.front = [].concat(...current.groups);
       mark('front');
       updateFilterCounts(m);
       drawLegend();
@@ -608,9 +633,9 @@
       pointCount: () => N,
       selectedCount: () => current.idx.length,
       visibleIds: () => Array.from(current.traces[0], (i) => ids[i]),
-      frontIds: (x, y) => {
+      frontIds: (x, y, by) => {  // by: a column for one front per value ('' = pooled; default: the menu's)
         const xo = parseObjective(x || S.x), yo = parseObjective(y || S.y);
-        return paretoIndices(current.idx, xo, yo).map((i) => ids[i]);
+        return [].concat(...groupedFront(current.idx, xo, yo, by === undefined ? S.frontBy : by)).map((i) => ids[i]);
       },
       select: (id) => select(id),
       parcoordsDrawn: () => (pcDirty ? scheduleParcoords(true) : pcPromise),

@@ -224,6 +224,21 @@ def test_front_ids_equal_tasim_pareto(fresh, quickstart, x, y):
     assert sorted(js_all) == sorted(_pareto_cli(quickstart, f"{x},{y}", "--all"))
 
 
+def test_fronts_per_group_equal_tasim_pareto_by(fresh, quickstart):
+    for by in ("model", "recipe"):
+        js = fresh.evaluate("([by]) => tasimExplorer.frontIds('latency_s', 'energy_pj', by)", [by])
+        cli = _pareto_cli(quickstart, "latency_s,energy_pj", "--by", by)
+        assert sorted(js) == sorted(cli) and len(js) > len(_pareto_cli(quickstart, "latency_s,energy_pj"))
+    fresh.select_option("#front-by", "model")
+    fresh.evaluate("tasimExplorer.setAxes('latency_s', 'energy_pj')")
+    xs = fresh.evaluate("document.getElementById('scatter').data[1].x")
+    cli = _pareto_cli(quickstart, "latency_s,energy_pj", "--by", "model")
+    assert xs.count(None) == 1 and len(xs) - 1 == len(cli)  # two staircases, one gap
+    assert sorted(fresh.evaluate("tasimExplorer.tableIds()")) == sorted(cli)
+    _shot(fresh, "08-front-per-model")
+    fresh.select_option("#front-by", "")
+
+
 def test_front_drawn_in_full_and_table_sortable(fresh, quickstart, totals):
     fresh.evaluate("tasimExplorer.setAxes('latency_s', 'energy_pj')")
     cli = _pareto_cli(quickstart, "latency_s,energy_pj")
