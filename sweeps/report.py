@@ -328,7 +328,8 @@ def front_csv(a: dict[str, Any]) -> str:
 def _html_table(df: pd.DataFrame) -> str:
     if df is None or len(df) == 0:
         return "<p>(empty)</p>"
-    return df.to_html(index=False, float_format=_fmt, na_rep="–", border=0, escape=True)
+    table = df.to_html(index=False, float_format=_fmt, na_rep="–", border=0, escape=True)
+    return f'<div style="overflow-x:auto">{table}</div>'  # wide fronts scroll instead of overflowing the page
 
 
 def summary_text(out_dir: str | Path) -> str:
