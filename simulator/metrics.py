@@ -96,7 +96,7 @@ _DEFS: tuple[Metric, ...] = (
     _m("stall_cycles", "cycles", "stall cycles", "min", doc="cycles the array waits for memory"),
     _m("energy_pj", "pJ", "energy", "min", "mJ", 1e-9, aliases=("energy",), doc="total energy of the workload"),
     _m("area_mm2", "mm²", "area", "min", aliases=("area",), doc="silicon area of the accelerator"),
-    _m("macs", "MACs", "MACs", None, "G MACs", 1e-9, doc="multiply-accumulates of the workload (dense count)"),
+    _m("macs", "MACs", "MACs", None, "G", 1e-9, doc="multiply-accumulates of the workload (dense count)"),
     _m("dram_bytes", "B", "DRAM traffic", "min", "MB", 1e-6, doc="bytes read from and written to DRAM"),
     _m("spill_bytes", "B", "activation spills", "min", "MB", 1e-6,
        doc="activation bytes moved through DRAM because they did not fit on chip (docs/memory.md 8c)"),

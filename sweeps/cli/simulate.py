@@ -57,7 +57,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_arch_args(p)
     add_workload_args(p)
     p.add_argument("--format", choices=["table", "json", "csv"], default="table",
-                   help="table (readable), json ({'totals', 'ops'}) or csv (the per-op table)")
+                   help="table (readable, display units), json ({'totals', 'ops'}) or csv (the per-op table); json "
+                        "and csv keep the stored units named in each column (s, pJ, bytes)")
     p.add_argument("-o", "--output", default=None, metavar="FILE", help="write to FILE instead of stdout")
     p.set_defaults(func=run)
 
@@ -103,8 +104,8 @@ def totals_table(res: Any, arch: Any) -> str:
     return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
 
 
-OPS_SHOWN = ["op", "kind", "count", "macs", "cycles", "stall_cycles", "energy_pj", "dram_bytes", "spill_bytes",
-             "utilization", "dataflow", "array_split"]
+OPS_SHOWN = ["op", "kind", "count", "macs", "cycles", "stall_cycles", "latency_s", "energy_pj", "dram_bytes",
+             "spill_bytes", "utilization", "dataflow", "array_split"]
 
 
 def _op_records(res: Any) -> tuple[list[str], list[list[Any]]]:
@@ -132,14 +133,21 @@ def result_dict(res: Any) -> dict[str, Any]:
 
 
 def ops_table(res: Any) -> str:
-    """Fixed-width table of the main per-op columns (numbers to 4 significant digits)."""
+    """Fixed-width table of the main per-op columns for people: display units with the unit in each
+    header (simulator/metrics.py), numbers to 4 significant digits."""
+    from simulator.metrics import METRICS, get
+
     cols, rows = _op_records(res)
     idx = [cols.index(c) for c in OPS_SHOWN]
+    metric = [get(c) if c in METRICS else None for c in OPS_SHOWN]
 
-    def cell(v: Any) -> str:
+    def cell(v: Any, m: Any) -> str:
+        if m is not None and isinstance(v, (int, float)):
+            v = float(m.to_display(v))
         return f"{v:.4g}" if isinstance(v, float) else str(v)
 
-    table = [OPS_SHOWN] + [[cell(r[i]) for i in idx] for r in rows]
+    table = [[m.header() if m is not None else c for c, m in zip(OPS_SHOWN, metric)]]
+    table += [[cell(r[i], m) for i, m in zip(idx, metric)] for r in rows]
     widths = [max(len(r[j]) for r in table) for j in range(len(OPS_SHOWN))]
     return "\n".join(" ".join(c.rjust(w) for c, w in zip(r, widths)) for r in table)
 
