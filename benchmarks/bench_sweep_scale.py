@@ -67,6 +67,7 @@ def main() -> None:
     ap.add_argument("--points", type=int, default=1_000_000)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--keep", metavar="DIR", default=None, help="write the results here and keep them")
+    ap.add_argument("--every", type=float, default=0.0, metavar="S", help="print partial figures every S seconds")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="tasim-bench-scale-"))
     out = Path(args.keep) if args.keep else tmp / "out"
@@ -77,14 +78,23 @@ def main() -> None:
     env = dict(os.environ, PYTHONPATH=f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}")
     print(f"== {' '.join(cmd[1:])}  (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)", flush=True)
     t0 = time.perf_counter()
-    p = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    peak_own = peak_tree = 0
-    while p.poll() is None:
-        own, total = tree_rss(p.pid)
-        peak_own, peak_tree = max(peak_own, own), max(peak_tree, total)
-        time.sleep(0.2)
-    wall = time.perf_counter() - t0
-    stdout, stderr = p.communicate()
+    err_path = tmp / "stderr.txt"
+    with open(err_path, "w") as err_file:
+        p = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=err_file, text=True)
+        peak_own = peak_tree = 0
+        last = t0
+        while p.poll() is None:
+            own, total = tree_rss(p.pid)
+            peak_own, peak_tree = max(peak_own, own), max(peak_tree, total)
+            if args.every and time.perf_counter() - last >= args.every:  # partial figures of long runs
+                last = time.perf_counter()
+                lines = err_path.read_text().strip().splitlines()
+                print(f"  [{last - t0:6.0f} s] peak RSS driver {peak_own / 2**20:,.0f} MiB, tree "
+                      f"{peak_tree / 2**20:,.0f} MiB; {lines[-1] if lines else ''}", flush=True)
+            time.sleep(0.2)
+        wall = time.perf_counter() - t0
+        stdout, _ = p.communicate()
+    stderr = err_path.read_text()
     if p.returncode:
         print(stderr)
         raise SystemExit(p.returncode)
