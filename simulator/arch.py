@@ -15,7 +15,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from simulator.levels import DramKind, Hierarchy, MemoryLevelSpec, resolve, validate_levels
+from simulator.levels import DramKind, Hierarchy, MemoryLevelSpec, dram_efficiency, resolve, validate_levels
 from workloads.errors import InputError
 from workloads.schema import apply_override, from_dict, load_yaml, parse_override, spec_field, to_dict
 
@@ -38,6 +38,10 @@ class ArraySpec:
     prefetch_stationary: bool = spec_field(
         True, doc="default timing: next fold's stationary operand loads while the current fold streams"
     )
+    op_overhead_cycles: float = spec_field(
+        0.0, ge=0, doc="fixed cost per op instance (kernel launch / command issue); 0 on a dedicated accelerator "
+        "whose sequencer overlaps op set-up (docs/calibration.md)"
+    )
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,14 @@ class PESpec:
     attention_density: float = spec_field(
         1.0, gt=0, le=1, doc="zero_skip arrays: fraction of attention scores kept by dynamic (Sanger-style) "
         "pruning; QK^T and AV work and K/V reads scale with it"
+    )
+    nm_feed_ratio: float | None = spec_field(
+        None, ge=1, doc="nm arrays: activation-operand feed bandwidth in sparse mode / dense mode; caps the N:M "
+        "compute speed-up (None: nm_m/nm_n, an array built to feed the sparse rate)"
+    )
+    nm_compressed_dram: bool = spec_field(
+        True, doc="nm arrays: N:M weights are stored compressed (kept values + metadata) in DRAM; false: the "
+        "compressed form exists only on chip and DRAM moves dense weights"
     )
 
     def __post_init__(self) -> None:
@@ -103,6 +115,11 @@ class DramSpec:
     )
     bytes_per_cycle: float | None = spec_field(None, gt=0, doc="bytes per array clock; alternative to bandwidth_gbps")
     latency_cycles: int = spec_field(100, ge=0, doc="first-byte latency of a DRAM request, array cycles")
+    efficiency: float | None = spec_field(
+        None, gt=0, le=1, doc="achievable fraction of the peak bandwidth_gbps for streaming reads (refresh, bank "
+        "turnaround, controller); None: the default of the DRAM kind (levels.DRAM_EFFICIENCY, docs/calibration.md); "
+        "not applied to bytes_per_cycle, which is a sustained rate"
+    )
 
     def __post_init__(self) -> None:
         if self.bandwidth_gbps is not None and self.bytes_per_cycle is not None:
@@ -134,6 +151,13 @@ class VectorSpec:
     energy_pj_per_element_op: float = spec_field(
         1.0, ge=0, doc="45 nm energy of one element-cycle of the vector unit (fp16 mult+add ~ 1.5 pJ)"
     )
+    dequant_cycles_per_element: float = spec_field(
+        2.0, ge=0, doc="weight-only quantisation on a float array: convert + scale multiply per weight element"
+    )
+    dequant_unpack_cycles: float = spec_field(1.0, ge=0, doc="extra per element for sub-byte weights (shift/mask)")
+    dequant_zero_point_cycles: float = spec_field(
+        0.0, ge=0, doc="extra per element for group-wise zero points (0: folded into the scale FMA, w = q*s + (-z*s))"
+    )
 
 
 @dataclass(frozen=True)
@@ -164,6 +188,14 @@ class EnergySpec:
     sram_max_bank_kib: float = spec_field(
         1024.0, gt=0, doc="largest SRAM macro the fit is used for; bigger buffers are built of such banks"
     )
+    sram_wire_knee_kib: float = spec_field(
+        16.0, gt=0, doc="bank size at which bit/word-line and H-tree wires take half of an SRAM read's energy "
+        "(wire share w = sqrt(KiB) / (sqrt(KiB) + sqrt(knee)); docs/calibration.md, estimate)"
+    )
+    wire_node_exponent: float = spec_field(
+        0.2, ge=0, doc="energy per bit-mm of on-chip wire ~ (node_nm/45)**wire_node_exponent (capacitance per mm "
+        "stays; only V^2 falls: 0.9 V -> 0.75 V from 45 to 7 nm)"
+    )
     dram_pj_per_bit: float | None = spec_field(None, ge=0, doc="override the per-interface default")
     dram_ddr3_pj_per_bit: float = spec_field(20.0, ge=0)
     dram_ddr4_pj_per_bit: float = spec_field(15.0, ge=0)
@@ -175,7 +207,13 @@ class EnergySpec:
     dram_hbm2e_pj_per_bit: float = spec_field(3.9, ge=0)
     dram_hbm3_pj_per_bit: float = spec_field(3.5, ge=0)
     node_exponent: float = spec_field(0.567, ge=0, doc="f_E = (node_nm/45)**node_exponent")
-    leakage_mw: float = spec_field(0.0, ge=0, doc="static power, mW (optional knob)")
+    leakage_mw: float | None = spec_field(
+        None, ge=0, doc="static (idle) power in mW; None: static_w_per_mm2 x die area (docs/calibration.md)"
+    )
+    static_w_per_mm2: float = spec_field(
+        0.13, ge=0, doc="idle power density (leakage + clock tree + always-on control), W per mm^2 of modelled area; "
+        "fitted on TPUv1 idle power (28 W, docs/calibration.md)"
+    )
 
 
 @dataclass(frozen=True)
@@ -188,7 +226,21 @@ class AreaSpec:
     fp32_mult_um2: float = spec_field(7700.0, ge=0)
     fp16_add_um2: float = spec_field(1360.0, ge=0)
     fp32_add_um2: float = spec_field(4184.0, ge=0)
-    array_overhead: float = spec_field(2.0, ge=1, doc="registers, wiring, control around the MACs")
+    array_overhead: float = spec_field(
+        3.9, ge=1, doc="wiring, clock tree, placement density and operand/accumulator datapath around each PE "
+        "(multiplies arithmetic + register area; fitted on NVDLA, docs/calibration.md)"
+    )
+    register_um2_per_bit: float = spec_field(4.5, ge=0, doc="45 nm flip-flop area per bit (NanGate45 DFF_X1 ~4.5 um^2)")
+    pe_register_bits: int | None = spec_field(
+        None, ge=0, doc="pipeline register bits per PE; None: by dataflow (WS: 2 weights + activation + partial "
+        "sum; OS: activation + weight + accumulator; IS: 2 activations + weight + partial sum)"
+    )
+    fixed_mm2_45nm: float = spec_field(
+        0.55, ge=0, doc="control, DMA, host/bus interface at 45 nm (logic-scaled); fitted on the NVDLA areas"
+    )
+    dram_phy_mm2_per_gbps: float | None = spec_field(
+        None, ge=0, doc="DRAM interface (PHY + controller) area per GB/s; None: by DRAM kind (DRAM_PHY_MM2_PER_GBPS)"
+    )
     bit_fusion_factor: float = spec_field(2.5, ge=1, doc="bit-flexible PE area / fixed 8b PE area")
     bit_serial_factor: float = spec_field(1.0, ge=0, doc="bit-serial PE area / fixed PE area (same native bits)")
     sparse_nm_factor: float = spec_field(1.1, ge=1, doc="PE area with N:M operand multiplexers / dense PE")
@@ -197,7 +249,10 @@ class AreaSpec:
     sram_mm2_per_mb_28nm: float = spec_field(3.0, ge=0)
     sram_mm2_per_mb_16nm: float = spec_field(1.6, ge=0)
     sram_mm2_per_mb_7nm: float = spec_field(0.6, ge=0)
-    node_exponent: float = spec_field(2.0, ge=0, doc="logic area ~ (node_nm/45)**node_exponent")
+    node_exponent: float = spec_field(
+        0.8, ge=0, doc="logic area ~ (node_nm/45)**node_exponent (fitted on NVDLA's 28 and 16 nm synthesis areas, "
+        "which scale 0.6x between the nodes; the ideal 2.0 is far too optimistic)"
+    )
     vector_lane_um2: float = spec_field(3000.0, ge=0, doc="one fp16 vector lane at 45 nm")
 
 
@@ -239,7 +294,8 @@ class ArchSpec:
 
     @property
     def dram_bytes_per_cycle(self) -> float:
-        """DRAM bandwidth in bytes per array clock (inf when unlimited or unspecified)."""
+        """Achievable DRAM bandwidth in bytes per array clock (peak ``bandwidth_gbps`` x
+        :attr:`dram_efficiency`; a ``bytes_per_cycle`` rate is taken as given; inf when unlimited)."""
         return self.hierarchy.dram.bytes_per_cycle
 
     @property
@@ -250,6 +306,11 @@ class ArchSpec:
     @property
     def dram_kind(self) -> str:
         return self.hierarchy.dram.kind
+
+    @property
+    def dram_efficiency(self) -> float:
+        """Achievable fraction of the peak DRAM bandwidth (1.0 under SCALE-Sim timing, which has no such term)."""
+        return dram_efficiency(self)
 
     @property
     def num_pes(self) -> int:

@@ -16,6 +16,8 @@ from __future__ import annotations
 import numpy as np
 
 from simulator.arch import ArchSpec
+from simulator.dataflows import pe_register_bits as dataflow_pe_register_bits
+from simulator.levels import DRAM_PHY_MM2_PER_GBPS, dram_peak_gbps
 from simulator.precision import pe_area_um2
 
 
@@ -34,10 +36,34 @@ def logic_scale(arch: ArchSpec) -> float:
     return (arch.tech.node_nm / 45.0) ** arch.area.node_exponent
 
 
+def pe_register_bits(arch: ArchSpec) -> int:
+    """Pipeline register bits per PE (``area.pe_register_bits`` or the dataflow's default,
+    :func:`simulator.dataflows.pe_register_bits`)."""
+    if arch.area.pe_register_bits is not None:
+        return int(arch.area.pe_register_bits)
+    n = arch.pe.native_bits
+    return int(dataflow_pe_register_bits(arch.array.dataflow, n, n, arch.pe.acc_bits))
+
+
+def fixed_mm2(arch: ArchSpec) -> float:
+    """Blocks that do not scale with the array: control, DMA and bus interface (logic-scaled from 45 nm)
+    plus the DRAM interface (PHY + controller, per GB/s of peak bandwidth by DRAM kind)."""
+    a = arch.area
+    kind = arch.dram_kind
+    phy_per = (a.dram_phy_mm2_per_gbps if a.dram_phy_mm2_per_gbps is not None
+               else DRAM_PHY_MM2_PER_GBPS.get(kind, 0.0))
+    return a.fixed_mm2_45nm * logic_scale(arch) + phy_per * dram_peak_gbps(arch)
+
+
 def area_breakdown_mm2(arch: ArchSpec) -> dict[str, float]:
-    """``{"array", "sram", "vector", "total"}`` in mm^2."""
+    """``{"array", "sram", "vector", "fixed", "total"}`` in mm^2.
+
+    PE = (multiplier + accumulator adder + pipeline registers) x ``array_overhead`` x logic scale;
+    fixed = control/DMA/interface + DRAM PHY (docs/energy.md, docs/calibration.md).
+    """
     s = logic_scale(arch)
-    array = arch.num_pes * pe_area_um2(arch.pe, arch.area) * arch.area.array_overhead * s * 1e-6
+    pe_um2 = pe_area_um2(arch.pe, arch.area) + pe_register_bits(arch) * arch.area.register_um2_per_bit
+    array = arch.num_pes * pe_um2 * arch.area.array_overhead * s * 1e-6
     h = arch.hierarchy
     if h.legacy:
         sram = sum(arch.buffers.sizes_bytes()) * arch.array.count / 2**20 * sram_mm2_per_mb(arch)
@@ -45,7 +71,8 @@ def area_breakdown_mm2(arch: ArchSpec) -> dict[str, float]:
         sram = sum((lv.area_mm2 if lv.area_mm2 is not None else lv.capacity_bytes / 2**20 * sram_mm2_per_mb(arch))
                    * (1 if lv.shared else arch.array.count) for lv in h.on_chip)
     vector = arch.vector.lanes * arch.area.vector_lane_um2 * s * 1e-6
-    return {"array": array, "sram": sram, "vector": vector, "total": array + sram + vector}
+    fixed = fixed_mm2(arch)
+    return {"array": array, "sram": sram, "vector": vector, "fixed": fixed, "total": array + sram + vector + fixed}
 
 
 def area_mm2(arch: ArchSpec) -> float:

@@ -32,12 +32,12 @@ import numpy as np
 from simulator.analytical import analyze_compute
 from simulator.arch import ArchSpec
 from simulator.area import area_breakdown_mm2
-from simulator.energy import COMPONENTS, dram_pj_per_bit, node_factor, sram_read_pj_per_bit
+from simulator.energy import COMPONENTS, dram_pj_per_bit, node_factor, sram_read_pj_per_bit, static_power_w
 from simulator.jit import njit
 from simulator.memory import best_loop, buffer_modes, cross_op_figures, timing_code
 from simulator.metrics import add_columns, derive
 from simulator.precision import KIND_CODE, mac_energy_pj, macs_per_pe_cycle, operand_bits
-from simulator.run import _OP_COLUMNS, _prepare
+from simulator.run import _OP_COLUMNS, _prepare, weight_terms
 from simulator.schedule import cross_op_saved_cycles
 from simulator.sparsity import sparsity_effects
 from simulator.vector import analyze_vector_ops
@@ -174,7 +174,7 @@ class BatchResult:
 
 
 _TOTAL_KEYS = ("macs", "dram_bytes", "utilization", "gemm_cycles", "vector_cycles", "stall_cycles", "peak_tops",
-               "spill_bytes", "inferences", "tokens", "token_latency_s")
+               "spill_bytes", "static_power_w", "inferences", "tokens", "token_latency_s")
 
 
 def derive_columns(cols: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -273,6 +273,7 @@ def _simulate_group(w: Workload, prep: Any, archs: list[ArchSpec]) -> dict[str, 
         a_bits = operand_bits(prep.a_bits, prep.a_kind, pe)
         b_bits = operand_bits(prep.b_bits, prep.b_kind, pe)
         o_bits = operand_bits(prep.o_bits, prep.o_kind, pe)
+        a_store, b_store, scale_bits_el, deq_cpe = weight_terms(prep, a0)  # as in ``run``
         p = macs_per_pe_cycle(a_bits, b_bits, pe)
         mac_base = mac_energy_pj(a_bits, b_bits, KIND_CODE[pe.number_kind], pe, a0.energy, a0.array.dataflow)
         sp_cache: dict[int, Any] = {}
@@ -291,8 +292,8 @@ def _simulate_group(w: Workload, prep: Any, archs: list[ArchSpec]) -> dict[str, 
         mac_pj = mac_base * np.stack([s.mac_gate for s in sps]) * fe
         k = prep.k.astype(np.float64)
         k_eff = np.maximum(np.ceil(k * (k_scale / p)[:, r] - 1e-9), 1.0).astype(np.int64)  # (D, R)
-        a_rec = a_bits / 8.0 * p / k_scale
-        b_rec = (b_bits + np.stack([s.b_meta_bits for s in sps])) / 8.0 * p * np.stack(
+        a_rec = a_store / 8.0 * p / k_scale
+        b_rec = (b_store + scale_bits_el + np.stack([s.b_meta_bits for s in sps])) / 8.0 * p * np.stack(
             [s.b_store_scale for s in sps]) / k_scale
         o_rec = o_bits / 8.0
         a_row, b_row = a_rec[:, r], b_rec[:, r]
@@ -352,8 +353,14 @@ def _simulate_group(w: Workload, prep: Any, archs: list[ArchSpec]) -> dict[str, 
                                minlength=D * ng).reshape(D, ng)
 
         saved = _cross_op_saved(prep, a0, res, D, R, bpc_arr, rec_flat, ng)
+        deq_el = np.asarray(res["sram_filter_reads"], dtype=np.float64) * np.tile(p[r] * deq_cpe[r], D) * share
+        vclock = np.repeat(freq_hz / 1e6 / np.array([a.vector.freq_mhz or a.array.freq_mhz for a in archs]), R)
+        deq_cyc = deq_el / a0.vector.lanes * vclock
+        ovh = (np.repeat(np.array([a.array.op_overhead_cycles for a in archs], dtype=np.float64), R)
+               * np.tile(prep.inst_row, D))
         g = {
-            "cycles": agg(res["total_cycles"], time_f) - saved,
+            "cycles": (agg(res["total_cycles"], time_f) - saved + agg(deq_cyc)
+                       + agg(ovh, np.ones_like(wts_f))),
             "stall_cycles": agg(res["stall_cycles"], time_f) - saved,
             "macs": agg(np.tile(macs_row, D)),
             "slots": agg((mf * n_full * k_eff).reshape(-1)),
@@ -362,6 +369,7 @@ def _simulate_group(w: Workload, prep: Any, archs: list[ArchSpec]) -> dict[str, 
         }
         for c in ("mac", "sram_ifmap", "sram_filter", "sram_ofmap", "dram"):
             g[f"energy_{c}_pj"] = agg(e[c])
+        g["energy_vector_pj"] = agg(deq_el * a0.vector.energy_pj_per_element_op * fe)
         del rows_flat
 
     # per-op columns (D, ops) in workload order
@@ -373,7 +381,7 @@ def _simulate_group(w: Workload, prep: Any, archs: list[ArchSpec]) -> dict[str, 
     vpos = np.array([j for j, (t, _) in enumerate(prep.order) if t == "v"], dtype=np.int64)
     if ng:
         for c in ("cycles", "stall_cycles", "macs", "dram_bytes", "spill_bytes") + tuple(
-                f"energy_{x}_pj" for x in ("mac", "sram_ifmap", "sram_filter", "sram_ofmap", "dram")):
+                f"energy_{x}_pj" for x in ("mac", "sram_ifmap", "sram_filter", "sram_ofmap", "dram", "vector")):
             cols[c][:, gpos] = g[c][:, gi]
     if nv:
         v_cache: dict[tuple, dict[str, np.ndarray]] = {}
@@ -382,14 +390,22 @@ def _simulate_group(w: Workload, prep: Any, archs: list[ArchSpec]) -> dict[str, 
             v = v_cache.get(key)
             if v is None:
                 v = v_cache[key] = analyze_vector_ops(prep.vops, a)
-            cols["cycles"][d, vpos] = v["cycles"][vi]
+            cols["cycles"][d, vpos] = v["cycles"][vi] + a.array.op_overhead_cycles * prep.v_inst[vi]
             cols["dram_bytes"][d, vpos] = v["dram_bytes"][vi]
             cols["spill_bytes"][d, vpos] = v["spill_bytes"][vi]
-            cols["energy_vector_pj"][d, vpos] = v["energy_vector_pj"][vi]
+            cols["energy_vector_pj"][d, vpos] += v["energy_vector_pj"][vi]
             cols["energy_sram_ofmap_pj"][d, vpos] = v["energy_sram_ofmap_pj"][vi]
             cols["energy_dram_pj"][d, vpos] = v["energy_dram_pj"][vi]
     cols["latency_s"] = cols["cycles"] / freq_hz[:, None]
-    cols["energy_leakage_pj"] = a0.energy.leakage_mw * 1e9 * cols["latency_s"]
+    a_cache: dict[tuple, dict[str, float]] = {}
+    area = []
+    for d, a in enumerate(archs):
+        key = (int(H[d]), int(W[d]), tuple(caps[d]), float(bpc[d]))
+        if key not in a_cache:
+            a_cache[key] = area_breakdown_mm2(a)
+        area.append(a_cache[key])
+    static_w = np.array([static_power_w(a, area[d]["total"]) for d, a in enumerate(archs)])
+    cols["energy_leakage_pj"] = static_w[:, None] * 1e12 * cols["latency_s"]
     cols["energy_pj"] = sum(cols[f"energy_{c}_pj"] for c in COMPONENTS)
 
     kinds_all, types, phases = [], [], []
@@ -411,18 +427,11 @@ def _simulate_group(w: Workload, prep: Any, archs: list[ArchSpec]) -> dict[str, 
         total_cycles = total_cycles + c
     latency = total_cycles / freq_hz
     breakdown = np.stack([_rowsum(cols[f"energy_{c}_pj"]) for c in COMPONENTS], axis=1)
-    breakdown[:, COMPONENTS.index("leakage")] = a0.energy.leakage_mw * 1e9 * latency
+    breakdown[:, COMPONENTS.index("leakage")] = static_w * 1e12 * latency
     energy = np.zeros(D)
     for i in range(len(COMPONENTS)):
         energy = energy + breakdown[:, i]
     macs = _rowsum(cols["macs"])
-    a_cache: dict[tuple, dict[str, float]] = {}
-    area = []
-    for d, a in enumerate(archs):
-        key = (int(H[d]), int(W[d]), tuple(caps[d]))
-        if key not in a_cache:
-            a_cache[key] = area_breakdown_mm2(a)
-        area.append(a_cache[key])
     gemm_cycles = _rowsum(cols["cycles"][:, is_g])
     slots = _rowsum(g["slots"]) if ng else np.zeros(D)
     out = {
@@ -432,6 +441,7 @@ def _simulate_group(w: Workload, prep: Any, archs: list[ArchSpec]) -> dict[str, 
         "gemm_cycles": gemm_cycles, "vector_cycles": _rowsum(cols["cycles"][:, ~is_g]),
         "stall_cycles": _rowsum(cols["stall_cycles"]), "peak_tops": 2.0 * pes * freq_hz / 1e12,
         "spill_bytes": _rowsum(cols["spill_bytes"]),
+        "static_power_w": static_w,
         "inferences": np.full(D, float(w.batch)),
     }
     if "decode" in phase_cycles:

@@ -261,6 +261,15 @@ def register_bits(df: Any, act_bits: Any, wt_bits: Any, acc_bits: Any) -> np.nda
     return np.where(d == WS, a + acc, np.where(d == IS, w + acc, a + w))
 
 
+def pe_register_bits(df: Any, act_bits: Any, wt_bits: Any, acc_bits: Any) -> np.ndarray:
+    """Register bits a PE *holds* (area): the pipeline registers of the two moving operands
+    (:func:`register_bits`) plus the stationary one: OS the accumulator, WS the weight and IS the
+    input, both double-buffered so the next fold's value loads while the current one is used."""
+    d = dataflow_code(df)
+    a, w, acc = (np.asarray(x) for x in (act_bits, wt_bits, acc_bits))
+    return register_bits(df, a, w, acc) + np.where(d == WS, 2 * w, np.where(d == IS, 2 * a, acc))
+
+
 def functional_roles(df: int) -> tuple[str, bool]:
     """How the functional mode runs a dataflow: (kernel ``"os"`` or ``"ws"``, transpose the problem).
 

@@ -5,11 +5,11 @@ Components (the keys of every breakdown, in this order): ``mac``, ``sram_ifmap``
 
 * MAC: ``macs_executed * E_mac(bits, kind, dataflow) * mac_gate * f_E`` (:func:`precision.mac_energy_pj`).
 * SRAM: ``bits read * e_read + bits written * e_read * sram_write_factor`` per buffer, with
-  ``e_read = sram_read_pj_per_bit_coeff * bank_KB**sram_read_exponent * f_E`` (Horowitz: 8 KB, 64-bit
+  ``e_read = sram_read_pj_per_bit_coeff * bank_KB**sram_read_exponent * f_SRAM(bank, node)`` (Horowitz: 8 KB, 64-bit
   read = 10 pJ; 32 KB = 20 pJ; 1 MB = 100 pJ) and ``bank_KB = min(buffer_KiB / banks, sram_max_bank_kib)``.
   DRAM fills are SRAM writes; ofmap (accumulator) accesses are ``acc_bits`` wide.
 * DRAM: ``bytes * 8 * pJ/bit`` of the interface (``dram.kind``), not node-scaled.
-* leakage: ``leakage_mw * latency``.
+* leakage (static): ``static power * latency``, static power = ``leakage_mw`` or ``static_w_per_mm2 * area``.
 * ``f_E = (node_nm / 45) ** node_exponent``.
 """
 
@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from simulator.arch import ArchSpec
+from simulator.area import sram_mm2_per_mb
 
 COMPONENTS: tuple[str, ...] = ("mac", "sram_ifmap", "sram_filter", "sram_ofmap", "dram", "vector", "leakage")
 
@@ -37,13 +38,31 @@ def dram_pj_per_bit(arch: ArchSpec) -> float:
     return float(getattr(arch.energy, f"dram_{arch.dram_kind}_pj_per_bit"))
 
 
+def sram_node_factor(bank_kib: float, arch: ArchSpec) -> float:
+    """SRAM read energy at ``tech.node_nm`` relative to 45 nm, by bank size (docs/calibration.md).
+
+    A read is periphery (decoders, sense amplifiers: logic, scales with ``f_E``) plus wires (bit/word
+    lines and the H-tree, whose length ~ sqrt(bank area)): the wire share ``w = sqrt(S) / (sqrt(S) +
+    sqrt(knee))`` grows with the bank size S, and wire energy scales with the linear dimension of the
+    array (``sqrt`` of the SRAM mm^2-per-MB ratio) times ``(node/45)**wire_node_exponent`` (V^2 only).
+    Small banks therefore scale like logic, large ones like wires.
+    """
+    e = arch.energy
+    f_e = node_factor(arch)
+    w = np.sqrt(bank_kib) / (np.sqrt(bank_kib) + np.sqrt(e.sram_wire_knee_kib))
+    ref = arch.area.sram_mm2_per_mb_45nm
+    density = sram_mm2_per_mb(arch) / ref if ref > 0 else 1.0
+    f_wire = np.sqrt(density) * (arch.tech.node_nm / 45.0) ** e.wire_node_exponent
+    return float((1.0 - w) * f_e + w * f_wire)
+
+
 def sram_read_pj_per_bit(buffer_bytes: float, arch: ArchSpec, banks: int | None = None) -> float:
     """Read energy per bit of one buffer at the arch's node (bank size from ``banks``, default
-    ``buffers.banks``)."""
+    ``buffers.banks``): the 45 nm Horowitz fit ``coeff * bank_KB**exponent`` times :func:`sram_node_factor`."""
     e = arch.energy
     nb = arch.buffers.banks if banks is None else banks
     bank_kib = min(max(buffer_bytes / 1024.0 / nb, 1e-3), e.sram_max_bank_kib)
-    return e.sram_read_pj_per_bit_coeff * bank_kib**e.sram_read_exponent * node_factor(arch)
+    return e.sram_read_pj_per_bit_coeff * bank_kib**e.sram_read_exponent * sram_node_factor(bank_kib, arch)
 
 
 def level_read_pj_per_bit(arch: ArchSpec, i: int) -> float:
@@ -98,6 +117,14 @@ def gemm_energy_pj(
     }
 
 
-def leakage_pj(arch: ArchSpec, latency_s: float) -> float:
-    """Static energy over ``latency_s`` (mW * s = 1e9 pJ)."""
-    return arch.energy.leakage_mw * 1e9 * latency_s
+def static_power_w(arch: ArchSpec, area_mm2: float) -> float:
+    """Idle (static) power: ``energy.leakage_mw`` when set, else ``static_w_per_mm2 x area`` (leakage, clock
+    tree and always-on control scale with the silicon that is powered; docs/calibration.md)."""
+    if arch.energy.leakage_mw is not None:
+        return arch.energy.leakage_mw * 1e-3
+    return arch.energy.static_w_per_mm2 * area_mm2
+
+
+def leakage_pj(arch: ArchSpec, latency_s: float, area_mm2: float) -> float:
+    """Static energy over ``latency_s`` (W * s = 1e12 pJ)."""
+    return static_power_w(arch, area_mm2) * 1e12 * latency_s

@@ -24,6 +24,23 @@ from workloads.schema import spec_field
 Tensor = Literal["ifmap", "filter", "ofmap", "kv"]
 TENSORS: tuple[str, ...] = ("ifmap", "filter", "ofmap", "kv")
 DramKind = Literal["ddr3", "ddr4", "lpddr4", "lpddr5", "gddr5", "gddr6", "hbm2", "hbm2e", "hbm3"]
+
+# Achievable fraction of peak DRAM bandwidth for long streaming reads, by interface (docs/calibration.md).
+# DDR/LPDDR/GDDR: refresh (~4 %), activate/precharge and read-write turnaround leave ~90 % for sequential
+# streams; HBM: 0.75 fitted to Llama-2-7B fp16 decode on A100-80GB (gpt-fast: 1397 GB/s of 2039 GB/s,
+# i.e. 0.685 of peak overall; 0.75 once the per-op overhead of that design is charged separately).
+DRAM_EFFICIENCY: dict[str, float] = {
+    "ddr3": 0.9, "ddr4": 0.9, "lpddr4": 0.9, "lpddr5": 0.9, "gddr5": 0.9, "gddr6": 0.9,
+    "hbm2": 0.75, "hbm2e": 0.75, "hbm3": 0.75,
+}
+
+# DRAM interface area (PHY + controller) per GB/s of peak bandwidth, mm^2 (docs/calibration.md; estimates):
+# a DDR3/4 x64 channel (~17 GB/s) needs ~5 mm^2 of PHY + controller at 28 nm (TPUv1's two DDR3 channels
+# take ~3 % of its die); an HBM2 stack PHY (~300-460 GB/s) is ~10-15 mm^2; LPDDR and GDDR in between.
+DRAM_PHY_MM2_PER_GBPS: dict[str, float] = {
+    "ddr3": 0.3, "ddr4": 0.25, "lpddr4": 0.15, "lpddr5": 0.12, "gddr5": 0.06, "gddr6": 0.05,
+    "hbm2": 0.03, "hbm2e": 0.025, "hbm3": 0.02,
+}
 LevelKind = Literal["sram", "ddr3", "ddr4", "lpddr4", "lpddr5", "gddr5", "gddr6", "hbm2", "hbm2e", "hbm3"]
 #: default split of a level that is the innermost buffer of several operands (ifmap, filter, ofmap)
 DEFAULT_SPLIT: tuple[float, float, float] = (0.25, 0.5, 0.25)
@@ -47,6 +64,9 @@ class MemoryLevelSpec:
     bandwidth_gbps: float | None = spec_field(None, gt=0, doc="GB/s (1e9 B/s) per port; null: unlimited")
     bytes_per_cycle: float | None = spec_field(None, gt=0, doc="bytes per array clock per port; alternative")
     ports: int = spec_field(1, ge=1, doc="independent ports, each with the bandwidth above")
+    efficiency: float | None = spec_field(
+        None, gt=0, le=1, doc="DRAM level: achievable fraction of the peak bandwidth_gbps (None: DRAM_EFFICIENCY of "
+        "the kind); not applied to bytes_per_cycle or to SRAM levels")
     latency_cycles: int = spec_field(0, ge=0, doc="first-byte latency of a request to this level, array cycles")
     double_buffered: bool = spec_field(True, doc="tiles of the next fold load while the current one computes")
     shared: bool = spec_field(False, doc="one instance shared by all arrays (true) or one per array (false)")
@@ -227,13 +247,46 @@ def _bpc(bandwidth_gbps: float | None, bytes_per_cycle: float | None, freq_mhz: 
     return float(bandwidth_gbps) * 1e3 / freq_mhz * ports
 
 
+def _dram_spec(arch: Any) -> Any:
+    """The DRAM level as written: the last ``memory:`` entry, or ``dram:``."""
+    return arch.memory[-1] if arch.memory is not None else arch.dram
+
+
+def dram_efficiency(arch: Any) -> float:
+    """Achievable fraction of the peak DRAM bandwidth: the level's ``efficiency`` or the kind's default
+    (:data:`DRAM_EFFICIENCY`); 1.0 under SCALE-Sim timing, which has no such term (docs/calibration.md)."""
+    if arch.array.timing == "scalesim":
+        return 1.0
+    d = _dram_spec(arch)
+    if d.efficiency is not None:
+        return float(d.efficiency)
+    return DRAM_EFFICIENCY.get(str(d.kind), 1.0)
+
+
+def dram_peak_gbps(arch: Any) -> float:
+    """Peak DRAM bandwidth in GB/s (0 when unlimited or unspecified)."""
+    d = _dram_spec(arch)
+    ports = getattr(d, "ports", 1)
+    if d.bandwidth_gbps is not None:
+        return float(d.bandwidth_gbps) * ports if math.isfinite(d.bandwidth_gbps) else 0.0
+    if d.bytes_per_cycle is not None:
+        return float(d.bytes_per_cycle) * ports * arch.array.freq_mhz * 1e-3
+    return 0.0
+
+
+def _dram_bpc(arch: Any, d: Any, ports: int = 1) -> float:
+    """Achievable DRAM bytes per cycle: a peak ``bandwidth_gbps`` x efficiency; ``bytes_per_cycle`` as given."""
+    bpc = _bpc(d.bandwidth_gbps, d.bytes_per_cycle, arch.array.freq_mhz, ports)
+    return bpc * dram_efficiency(arch) if d.bytes_per_cycle is None else bpc
+
+
 def resolve(arch: Any) -> Hierarchy:
     """The hierarchy of an ``ArchSpec`` (its ``memory:`` list, or ``buffers:``/``dram:``)."""
     freq = arch.array.freq_mhz
     count = arch.array.count
     if arch.memory is None:
         b, d = arch.buffers, arch.dram
-        dram = Level("dram", math.inf, TENSORS, _bpc(d.bandwidth_gbps, d.bytes_per_cycle, freq),
+        dram = Level("dram", math.inf, TENSORS, _dram_bpc(arch, d),
                      float(d.latency_cycles), True, True, True, d.kind, 1, DEFAULT_SPLIT, None, None)
         if b.unified_kib is not None:
             split = tuple(float(x) for x in b.unified_split)
@@ -253,8 +306,9 @@ def resolve(arch: Any) -> Hierarchy:
         else:
             cap = math.inf
         split = tuple(float(x) for x in (spec.split or DEFAULT_SPLIT))
-        levels.append(Level(spec.name, cap, tuple(spec.holds), _bpc(spec.bandwidth_gbps, spec.bytes_per_cycle, freq,
-                                                                     spec.ports),
+        bpc = (_dram_bpc(arch, spec, spec.ports) if spec.kind != "sram"
+               else _bpc(spec.bandwidth_gbps, spec.bytes_per_cycle, freq, spec.ports))
+        levels.append(Level(spec.name, cap, tuple(spec.holds), bpc,
                             float(spec.latency_cycles), spec.double_buffered, spec.shared, spec.kind != "sram",
                             spec.kind, spec.banks, split, spec.read_pj_per_bit, spec.area_mm2))  # type: ignore[arg-type]
     return Hierarchy(tuple(levels), count, False)

@@ -103,6 +103,8 @@ _DEFS: tuple[Metric, ...] = (
     _m("utilization", "", "array utilization", "max", "%", 100.0,
        doc="useful MAC slots / (GEMM cycles x PEs) during GEMMs"),
     _m("peak_tops", "TOPS", "peak TOPS", "max", doc="2 x PEs x clock (one MAC = 2 ops)"),
+    _m("static_power_w", "W", "static (idle) power", "min",
+       doc="leakage + clock tree + always-on control: energy.leakage_mw or static_w_per_mm2 x area (docs/calibration.md)"),
     _m("inferences", "", "inferences", None, doc="inferences the workload stands for (= batch)"),
     _m("tokens", "tokens", "tokens", None,
        doc="tokens the workload stands for: decode = batch x new tokens generated, prefill = batch x sequence length"),

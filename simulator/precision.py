@@ -76,6 +76,38 @@ def operand_bits(bits: Any, kind: Any, pe: PESpec) -> np.ndarray:
     return np.where(same, b, pe.native_bits)
 
 
+def storage_bits(bits: Any, kind: Any, pe: PESpec) -> np.ndarray:
+    """Bits an operand occupies in DRAM and SRAM (what is moved).
+
+    Like :func:`operand_bits`, except that an integer operand on a floating-point array stays packed
+    at its own width until the PE (weight-only quantisation: int8/int4 weights are stored and moved as
+    such and dequantised next to the array, docs/calibration.md), instead of being widened in memory.
+    """
+    b = np.asarray(bits, dtype=np.int64)
+    kc = kind_codes(kind)
+    wide = operand_bits(b, kc, pe)
+    if KIND_CODE[pe.number_kind] == 0:
+        return wide
+    return np.where(kc == 0, np.minimum(b, wide), wide)
+
+
+def dequant_cycles_per_element(bits: Any, kind: Any, group_size: Any, pe: PESpec, vector: Any) -> np.ndarray:
+    """Vector-unit cycles per weight element to dequantise weight-only-quantised weights on a float array.
+
+    ``convert + scale`` (``vector.dequant_cycles_per_element``), plus ``dequant_unpack_cycles`` for
+    sub-byte weights and ``dequant_zero_point_cycles`` for group-wise zero points; 0 for weights that
+    are already in the array's format (integer arrays, float weights).
+    """
+    b = np.asarray(bits, dtype=np.int64)
+    kc = kind_codes(kind)
+    g = np.asarray(group_size, dtype=np.int64)
+    if KIND_CODE[pe.number_kind] == 0:
+        return np.zeros(b.shape)
+    c = (vector.dequant_cycles_per_element + np.where(b < 8, vector.dequant_unpack_cycles, 0.0)
+         + np.where(g > 0, vector.dequant_zero_point_cycles, 0.0))
+    return np.where(kc == 0, c, 0.0)
+
+
 def _pow2ceil(b: np.ndarray) -> np.ndarray:
     return (2 ** np.ceil(np.log2(np.maximum(b, 1)))).astype(np.int64)
 

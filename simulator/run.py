@@ -38,12 +38,19 @@ import numpy as np
 from simulator.arch import ArchSpec
 from simulator.area import area_breakdown_mm2
 from simulator.dataflows import NAMES as DATAFLOW_NAMES
-from simulator.energy import COMPONENTS, gemm_energy_pj, leakage_pj, level_read_pj_per_bit, node_factor
+from simulator.energy import COMPONENTS, gemm_energy_pj, level_read_pj_per_bit, node_factor, static_power_w
 from simulator.mapping import cheapest, take
 from simulator.memory import timing_code
 from simulator.memory.params import param_matrix
 from simulator.metrics import derive
-from simulator.precision import KIND_CODE, mac_energy_pj, macs_per_pe_cycle, operand_bits
+from simulator.precision import (
+    KIND_CODE,
+    dequant_cycles_per_element,
+    mac_energy_pj,
+    macs_per_pe_cycle,
+    operand_bits,
+    storage_bits,
+)
 from simulator.residency import DRAM, IN_PLACE, residency
 from simulator.schedule import CROSS_OP_KEYS, Transitions, b_fresh_fraction, cross_op_saved_cycles, transitions
 from simulator.sparsity import sparsity_effects
@@ -77,6 +84,10 @@ class _Prepared:
     b_kind: np.ndarray
     o_bits: np.ndarray
     o_kind: np.ndarray
+    inst_row: np.ndarray  # per row: op instances paying array.op_overhead_cycles (count x steps; a batch is one)
+    v_inst: np.ndarray  # per vector record: instances (count x steps)
+    b_group: np.ndarray  # per record: weight scale-group size along K (0: per output channel)
+    b_scale_bits: np.ndarray  # per record: bits stored per scale group
     b_fresh: np.ndarray  # per row: fraction of B a preceding weight GEMM may have just written
     start_row: np.ndarray  # first engine row of each record
     grows: np.ndarray  # bool per record: one row per step (else one row for all steps)
@@ -142,6 +153,11 @@ def _prepare(w: Workload) -> _Prepared:
         b_kind=np.array([KIND_CODE[g.b.kind] for g in gemms], dtype=np.int64),
         o_bits=np.array([g.out.bits for g in gemms], dtype=np.int64),
         o_kind=np.array([KIND_CODE[g.out.kind] for g in gemms], dtype=np.int64),
+        inst_row=cat([np.full(mm.size, g.count * (1 if gr else g.steps), dtype=np.float64)
+                      for g, mm, gr in zip(gemms, ms, grow_flags)], np.float64),
+        v_inst=np.array([o.count * o.steps for o in vops], dtype=np.float64),
+        b_group=np.array([g.b.group_size for g in gemms], dtype=np.int64),
+        b_scale_bits=np.array([g.b.scale_bits for g in gemms], dtype=np.int64),
         b_fresh=cat(fresh, np.float64), start_row=np.array(starts, dtype=np.int64),
         grows=np.array(grow_flags, dtype=bool),
     )
@@ -149,6 +165,22 @@ def _prepare(w: Workload) -> _Prepared:
         _CACHE.clear()
     _CACHE[id(w)] = (w, p)
     return p
+
+
+def weight_terms(prep: _Prepared, arch: ArchSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per record: bits of A and B as stored and moved (integer weights stay packed on float arrays until
+    the PE), scale / zero-point bits per weight element of group-wise quantised weights (one scale per
+    output channel, ``group_size`` 0, is N values against K x N weights: not counted), and the vector
+    unit's dequantisation cycles per weight element (docs/calibration.md)."""
+    pe = arch.pe
+    a_store = storage_bits(prep.a_bits, prep.a_kind, pe)
+    b_store = storage_bits(prep.b_bits, prep.b_kind, pe)
+    weight_rec = np.array([x.b_is_weight for x in prep.gemms], dtype=bool)
+    grouped = weight_rec & (prep.b_kind == 0) & (prep.b_group > 0)
+    scale_bits_el = np.where(grouped, prep.b_scale_bits / np.maximum(prep.b_group, 1), 0.0)
+    deq_cpe = np.where(weight_rec, dequant_cycles_per_element(prep.b_bits, prep.b_kind, prep.b_group, pe,
+                                                              arch.vector), 0.0)
+    return a_store, b_store, scale_bits_el, deq_cpe
 
 
 # ---- GEMM engines -----------------------------------------------------------------------------------
@@ -277,6 +309,7 @@ def _simulate_columns(w: Workload, arch: ArchSpec, engine: str,
         a_bits = operand_bits(prep.a_bits, prep.a_kind, pe)
         b_bits = operand_bits(prep.b_bits, prep.b_kind, pe)
         o_bits = operand_bits(prep.o_bits, prep.o_kind, pe)
+        a_store, b_store, scale_bits_el, deq_cpe = weight_terms(prep, arch)
         p = macs_per_pe_cycle(a_bits, b_bits, pe)
         sp = sparsity_effects([x.a for x in prep.gemms], [x.b for x in prep.gemms],
                               [x.b_is_weight for x in prep.gemms], pe, arch.array.rows, [x.kind for x in prep.gemms])
@@ -285,8 +318,8 @@ def _simulate_columns(w: Workload, arch: ArchSpec, engine: str,
         k = prep.k.astype(np.float64)
         k_eff = np.maximum(np.ceil(k * (sp.k_scale / p)[r] - 1e-9), 1.0).astype(np.int64)
         # bytes per streamed (packed / compressed) element, per record: true bytes up to K rounding
-        a_rec = a_bits / 8.0 * p / sp.k_scale
-        b_rec = (b_bits + sp.b_meta_bits) / 8.0 * p * sp.b_store_scale / sp.k_scale
+        a_rec = a_store / 8.0 * p / sp.k_scale
+        b_rec = (b_store + scale_bits_el + sp.b_meta_bits) / 8.0 * p * sp.b_store_scale / sp.k_scale
         o_rec = o_bits / 8.0
         a_row, b_row, o_row = a_rec[r], b_rec[r], o_rec[r]
         # convolutions: A moves as its input feature map (implicit im2col): bytes per A element scaled
@@ -382,8 +415,15 @@ def _simulate_columns(w: Workload, arch: ArchSpec, engine: str,
             return np.bincount(r, weights=np.asarray(x, dtype=np.float64) * weights, minlength=ng)
 
         saved = _cross_op_saved(prep, arch, res, per_iter_row, inv_a, inv_b, lat)
+        # weight-only quantisation on a float array: the vector unit dequantises every weight element
+        # fed to the array (SRAM filter reads, in elements of the streamed K_eff grid x p), serially
+        deq_el = np.asarray(res["sram_filter_reads"], dtype=np.float64) * p[r] * deq_cpe[r] * chosen("share")
+        vclock = arch.array.freq_mhz / (arch.vector.freq_mhz or arch.array.freq_mhz)
+        deq_cyc = deq_el / arch.vector.lanes * vclock
+        ovh = arch.array.op_overhead_cycles * prep.inst_row  # fixed cost per op instance (kernel launch)
         g = {
-            "cycles": agg(np.asarray(res["total_cycles"]) + extra, time_wts) - saved,
+            "cycles": (agg(np.asarray(res["total_cycles"]) + extra, time_wts) - saved + agg(deq_cyc)
+                       + agg(ovh, np.ones_like(wts))),
             "stall_cycles": agg(np.asarray(res["stall_cycles"]) + extra, time_wts) - saved,
             "macs": agg(macs_row),
             "slots": agg(mf * n_full * k_eff),
@@ -392,6 +432,7 @@ def _simulate_columns(w: Workload, arch: ArchSpec, engine: str,
         }
         for c in ("mac", "sram_ifmap", "sram_filter", "sram_ofmap", "dram"):
             g[f"energy_{c}_pj"] = agg(np.stack([pc["e"][c] for pc in per_cand])[pick, rows_])
+        g["energy_vector_pj"] = agg(deq_el * arch.vector.energy_pj_per_element_op * fe)
         first = prep.start_row
         g["dataflow"] = np.array([DATAFLOW_NAMES[int(x)] for x in np.asarray(res["dataflow"])[first]], dtype=object)
         g["array_split"] = np.array([SPLITS[int(x)] for x in split_row[first]], dtype=object)
@@ -424,18 +465,20 @@ def _simulate_columns(w: Workload, arch: ArchSpec, engine: str,
         for c in ("cycles", "stall_cycles", "macs", "dram_bytes", "spill_bytes", "dataflow",
                   "array_split") + tuple(f"energy_{x}_pj" for x in
                                                                            ("mac", "sram_ifmap", "sram_filter",
-                                                                            "sram_ofmap", "dram")):
+                                                                            "sram_ofmap", "dram", "vector")):
             cols[c][gpos] = g[c][gi]
         cols["utilization"][gpos] = g["slots"][gi] / np.maximum(g["cycles"][gi] * pes, 1.0)
     if nv:
-        cols["cycles"][vpos] = v["cycles"][vi]
+        cols["cycles"][vpos] = v["cycles"][vi] + arch.array.op_overhead_cycles * prep.v_inst[vi]
         cols["dram_bytes"][vpos] = v["dram_bytes"][vi]
         cols["spill_bytes"][vpos] = v["spill_bytes"][vi]
-        cols["energy_vector_pj"][vpos] = v["energy_vector_pj"][vi]
+        cols["energy_vector_pj"][vpos] += v["energy_vector_pj"][vi]
         cols["energy_sram_ofmap_pj"][vpos] = v["energy_sram_ofmap_pj"][vi]
         cols["energy_dram_pj"][vpos] = v["energy_dram_pj"][vi]
     cols["latency_s"] = cols["cycles"] / freq_hz
-    cols["energy_leakage_pj"] = arch.energy.leakage_mw * 1e9 * cols["latency_s"]
+    area = area_breakdown_mm2(arch)
+    static_w = static_power_w(arch, area["total"])
+    cols["energy_leakage_pj"] = static_w * 1e12 * cols["latency_s"]
     cols["energy_pj"] = sum(cols[f"energy_{c}_pj"] for c in COMPONENTS)
     cols["layer"] = cols["layer"].astype(np.int64)
     cols["count"] = cols["count"].astype(np.int64)
@@ -455,10 +498,9 @@ def _simulate_columns(w: Workload, arch: ArchSpec, engine: str,
         total_cycles += c
     latency = total_cycles / freq_hz
     breakdown = {c: float(cols[f"energy_{c}_pj"].sum()) for c in COMPONENTS}
-    breakdown["leakage"] = leakage_pj(arch, latency)
+    breakdown["leakage"] = static_w * 1e12 * latency  # static power x time (power = static + dynamic)
     energy = sum(breakdown.values())
     macs = float(cols["macs"].sum())
-    area = area_breakdown_mm2(arch)
     gemm_cycles = float(cols["cycles"][is_g].sum())
     slots = float(g["slots"].sum()) if ng else 0.0
     peak_tops = 2.0 * pes * freq_hz / 1e12
@@ -477,6 +519,7 @@ def _simulate_columns(w: Workload, arch: ArchSpec, engine: str,
         "stall_cycles": float(cols["stall_cycles"].sum()),
         "peak_tops": peak_tops,
         "spill_bytes": float(cols["spill_bytes"].sum()),
+        "static_power_w": static_w,
     }
     if ng:
         cap = arch.hierarchy.dram.capacity_bytes

@@ -13,8 +13,10 @@ Semantics by support:
 * ``none``: every workload runs dense (stored dense, no skip, no gating).
 * ``nm`` (NVIDIA 2:4-style, Mishra et al. 2021, arXiv:2104.08378): a *static weight* whose N:M
   pattern fits the array's ``nm_n:nm_m`` is stored compressed (``n/m`` of K) plus ``metadata_bits``
-  per kept value; K is compressed by ``nm_n/nm_m`` (not by the weight's own, possibly lower, density:
-  the hardware has fixed N:M slots). Anything else runs dense.
+  per kept value (unless ``pe.nm_compressed_dram`` is false: then DRAM and SRAM move the dense
+  weights); K is compressed by ``nm_n/nm_m`` (not by the weight's own, possibly lower, density:
+  the hardware has fixed N:M slots), or only by ``1/pe.nm_feed_ratio`` when the dense activation
+  operand cannot be fed at the sparse rate. Anything else runs dense.
 * ``zero_skip`` (Cambricon-X / SparTen-style skip logic): tiles whose weights are all zero are skipped
   and not stored (``k_scale = 1 - zero_tile_fraction``), from the per-tile occupancy the workload
   carries, else from block sparsity (``1 - density`` of the blocks), else for unstructured density d
@@ -96,8 +98,12 @@ def sparsity_effects(
     for i, (a, b, w) in enumerate(zip(a_specs, b_specs, b_is_weight)):
         if mode == "nm":
             if w and b.pattern == "nm" and nm_conforms(b.nm_n, b.nm_m, pe.nm_n, pe.nm_m):
-                k_scale[i] = store[i] = pe.nm_n / pe.nm_m
-                meta[i] = pe.metadata_bits
+                ratio = pe.nm_n / pe.nm_m
+                # compute: K shrinks by n/m unless the activation feed caps the speed-up (nm_feed_ratio)
+                k_scale[i] = max(ratio, 1.0 / pe.nm_feed_ratio) if pe.nm_feed_ratio is not None else ratio
+                if pe.nm_compressed_dram:  # kept values + index metadata are what is stored and moved
+                    store[i] = ratio
+                    meta[i] = pe.metadata_bits
                 applied[i] = True
         else:  # zero_skip
             skip = zero_tile_fraction(b, rows)

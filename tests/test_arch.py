@@ -35,7 +35,7 @@ def test_tpuv1_figures():
     levels = {lv.name: lv for lv in arch.hierarchy.levels}
     assert levels["unified_buffer"].capacity_bytes == 24 * 2**20  # memory: levels (tests/test_levels.py)
     assert arch.dram_kind == "ddr3"
-    assert math.isclose(arch.dram_bytes_per_cycle, 34e9 / 700e6)
+    assert math.isclose(arch.dram_bytes_per_cycle, 34e9 / 700e6 * 0.9)  # DDR3 achievable fraction (calibration.md)
 
 
 def test_stable_dotted_paths():

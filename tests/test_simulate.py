@@ -66,7 +66,7 @@ def test_decode_is_bandwidth_bound_on_hbm_llm():
     weights = w.params - cfg.vocab * cfg.hidden
     kv = 2 * cfg.layers * cfg.hidden * (1024 + 1 + 4.5)  # mean KV length over 8 steps
     assert bytes_per_token == pytest.approx(weights + kv, rel=0.03)
-    bound = arch.dram.bandwidth_gbps * 1e9 / bytes_per_token
+    bound = arch.dram.bandwidth_gbps * 1e9 * arch.dram_efficiency / bytes_per_token  # achievable bandwidth
     ratio = t["tokens_per_s"] / bound
     # never faster than the bandwidth allows; within 5 % of it thanks to the cross-op weight prefetch
     # (docs/memory.md 4b: 0.894 without it). What is left: the exposed read latency of each GEMM's
@@ -82,7 +82,7 @@ def test_decode_within_5_percent_of_the_bandwidth_bound(recipe: str):
     w = _decode(1024, recipe)
     for engine in ("analytical", "cycle"):
         t = simulate(w, arch, engine=engine).totals
-        bound = arch.dram.bandwidth_gbps * 1e9 / (t["dram_bytes"] / 8)
+        bound = arch.dram.bandwidth_gbps * 1e9 * arch.dram_efficiency / (t["dram_bytes"] / 8)
         assert 0.95 < t["tokens_per_s"] / bound <= 1.0
 
 
@@ -107,7 +107,8 @@ def test_decode_on_hbm_128_is_array_bound_with_memory_hidden():
             gemm_bytes = float(g["dram_bytes"].sum())
             bound_cycles = max(compute, gemm_bytes / arch.dram_bytes_per_cycle)
             assert bound_cycles <= r.totals["gemm_cycles"] < 1.01 * bound_cycles
-            assert compute > 3 * gemm_bytes / arch.dram_bytes_per_cycle  # array-bound: 128 vs 36 cycles a fold
+            # array-bound: 128 vs 36 / 0.75 = 48 cycles a fold (HBM at its achievable 0.75 of peak)
+            assert compute > 2.5 * gemm_bytes / arch.dram_bytes_per_cycle
             tps[recipe, engine] = r.totals["tokens_per_s"]
     assert tps["w8a8", "analytical"] == tps["w8a8", "cycle"]
     assert tps["w4a8", "analytical"] == pytest.approx(tps["w8a8", "analytical"], rel=1e-6)

@@ -47,6 +47,8 @@ DEFAULT_PRUNE_KINDS = ("qkv", "attn_out", "ffn_up", "ffn_gate", "ffn_down", "bot
 class NumFormat:
     bits: int = spec_field(ge=1, le=64, doc="bits per element")
     kind: Literal["int", "fp", "bf"] = spec_field("int", doc="integer, IEEE float or bfloat")
+    group_size: int = spec_field(0, ge=0, doc="weights: elements along K sharing one scale (0: per output channel)")
+    scale_bits: int = spec_field(16, ge=0, le=64, doc="weights: bits stored per scale group (32: fp16 scale + zero)")
 
 
 @dataclass(frozen=True)
@@ -280,7 +282,11 @@ def quantize_pass(w: Workload, q: QuantizePass, n_layers: int) -> Workload:
     layers = _layer_set(q.layers, n_layers) if q.layers else None
 
     def fmt(t: TensorSpec, nf: NumFormat | None) -> TensorSpec:
-        return t if nf is None else t.with_(bits=nf.bits, kind=nf.kind)
+        if nf is None:
+            return t
+        if nf.group_size or nf.scale_bits != 16:
+            return t.with_(bits=nf.bits, kind=nf.kind, group_size=nf.group_size, scale_bits=nf.scale_bits)
+        return t.with_(bits=nf.bits, kind=nf.kind)
 
     kv = q.kv_cache or q.activations
 

@@ -136,6 +136,8 @@ def to_frame(w: Workload) -> pd.DataFrame:
     df[ints] = df[ints].fillna(0).astype("int64")
     for t in _TENSORS:
         df[f"{t}_bits"] = df[f"{t}_bits"].fillna(0).astype("int64")
+        df[f"{t}_group_size"] = df[f"{t}_group_size"].fillna(0).astype("int64")
+        df[f"{t}_scale_bits"] = df[f"{t}_scale_bits"].fillna(16).astype("int64")
     df["b_is_weight"] = df["b_is_weight"].fillna(False).astype(bool)
     for c in ("func",):
         df[c] = df[c].fillna("")
@@ -192,7 +194,7 @@ def frame_to_workload(df: pd.DataFrame, meta: dict[str, Any] | None = None, *, s
                     v = row.get(f"{f.name}_{sf}", "")
                     if v == "" or (isinstance(v, float) and math.isnan(v)):
                         continue
-                    if sf in ("bits", "nm_n", "nm_m"):
+                    if sf in ("bits", "nm_n", "nm_m", "group_size", "scale_bits"):
                         v = int(float(v))
                     elif sf == "density":
                         v = float(v)

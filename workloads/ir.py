@@ -56,8 +56,13 @@ class TensorSpec:
     block_shape: tuple[int, int] = (1, 1)
     tile_shape: tuple[int, int] | None = None
     tile_occupancy: tuple[float, ...] | None = None
+    group_size: int = 0  # quantised weights: elements along K sharing one scale (0: one per output channel)
+    scale_bits: int = 16  # bits stored per scale group (16: fp16 scale; 32: fp16 scale + zero point)
 
     def __post_init__(self) -> None:
+        if self.group_size < 0 or not 0 <= self.scale_bits <= 64:
+            raise InputError(f"group_size={self.group_size}, scale_bits={self.scale_bits} (allowed: group_size >= 0, "
+                             "scale_bits 0..64)", key="group_size")
         if not 1 <= self.bits <= 64:
             raise InputError(f"bits={self.bits} out of range (allowed: 1..64)", key="bits")
         if not 0.0 <= self.density <= 1.0:
