@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from simulator.arch import ArchSpec
+from simulator.dataflows import NAMES as DATAFLOW_NAMES
 from simulator.dataflows import pe_register_bits as dataflow_pe_register_bits
 from simulator.levels import DRAM_PHY_MM2_PER_GBPS, dram_peak_gbps
 from simulator.precision import pe_area_um2
@@ -42,7 +43,9 @@ def pe_register_bits(arch: ArchSpec) -> int:
     if arch.area.pe_register_bits is not None:
         return int(arch.area.pe_register_bits)
     n = arch.pe.native_bits
-    return int(dataflow_pe_register_bits(arch.array.dataflow, n, n, arch.pe.acc_bits))
+    # an `auto` array can run every dataflow: it carries the registers of the most demanding one
+    dfs = DATAFLOW_NAMES if arch.array.dataflow == "auto" else (arch.array.dataflow,)
+    return int(max(dataflow_pe_register_bits(d, n, n, arch.pe.acc_bits) for d in dfs))
 
 
 def fixed_mm2(arch: ArchSpec) -> float:

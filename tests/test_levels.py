@@ -117,7 +117,9 @@ def test_tpuv1_is_its_published_organisation() -> None:
     assert by["accumulators"].capacity_bytes == 4 * 2**20
     assert by["weight_fifo"].capacity_bytes == 4 * 256 * 256
     assert h.dram.capacity_bytes == 8 * 2**30 and h.dram.kind == "ddr3"
-    assert a.dram_bytes_per_cycle * 700e6 == pytest.approx(34e9)
+    # achievable bandwidth: DDR3 streams at 0.9 of its 34 GB/s peak (docs/calibration.md)
+    assert a.dram_bytes_per_cycle * 700e6 == pytest.approx(34e9 * a.dram_efficiency)
+    assert a.dram_efficiency == 0.9
     assert h.levels[h.act_level].name == "unified_buffer"
 
 
@@ -146,11 +148,12 @@ def test_activations_spill_when_the_buffer_cannot_hold_them() -> None:
 
 def test_mlp_on_tpuv1_is_weight_bandwidth_bound() -> None:
     """5 layers, 20 M int8 weights, batch 200: each weight byte serves 200 MACs, so the roofline is
-    2 x 200 x 34 GB/s = 13.6 TOPS; achieved within 10 %."""
+    2 x 200 x the achievable DDR3 bandwidth (0.9 x 34 GB/s, docs/calibration.md) = 12.2 TOPS; achieved within 10 %."""
     ops = tuple(GemmOp(f"fc{i}", m=200, n=2000, k=2000, a=I8, b=I8, out=I8, kind="fc", layer=i) for i in range(5))
     w = Workload("mlp5", ops, batch=200)
-    t = simulate(w, load_arch("tpuv1")).totals
-    roof = 2 * 200 * 34e9 / 1e12
+    arch = load_arch("tpuv1")
+    t = simulate(w, arch).totals
+    roof = 2 * 200 * arch.dram_bytes_per_cycle * arch.array.freq_mhz * 1e6 / 1e12
     assert t["dram_bytes"] == pytest.approx(20e6 + 2 * 200 * 2000, rel=1e-9)  # weights + the input + the result
     assert 0.9 * roof <= t["effective_tops"] <= roof
 

@@ -127,7 +127,10 @@ def test_dram_efficiency_defaults_by_kind_and_scalesim_has_none() -> None:
     assert a.dram_bytes_per_cycle == pytest.approx(34e9 / 700e6 * 0.9)
     assert load_arch("a100").dram_efficiency == 0.75
     assert a.replace(**{"array.timing": "scalesim"}).dram_efficiency == 1.0
-    assert a.replace(**{"dram.efficiency": 0.5}).dram_bytes_per_cycle == pytest.approx(34e9 / 700e6 * 0.5)
+    assert a.replace(**{"memory.weight_memory.efficiency": 0.5}).dram_bytes_per_cycle == pytest.approx(
+        34e9 / 700e6 * 0.5)
+    legacy = load_arch("hbm-128")  # dram: section
+    assert legacy.replace(**{"dram.efficiency": 0.5}).dram_bytes_per_cycle == pytest.approx(460e9 / 1e9 * 0.5)
     assert load_arch("gemmini").dram_bytes_per_cycle == 16.0  # bytes_per_cycle: a sustained rate, as given
     g = load_arch("gemmini")  # bytes_per_cycle is a sustained port rate: taken as given
     assert g.dram_bytes_per_cycle == 16.0
