@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from simulator.arch import ArchSpec
-from simulator.area import sram_mm2_per_mb
+from simulator.area import area_breakdown_mm2, sram_mm2_per_mb
 
 COMPONENTS: tuple[str, ...] = ("mac", "sram_ifmap", "sram_filter", "sram_ofmap", "dram", "vector", "leakage")
 
@@ -125,6 +125,8 @@ def static_power_w(arch: ArchSpec, area_mm2: float) -> float:
     return arch.energy.static_w_per_mm2 * area_mm2
 
 
-def leakage_pj(arch: ArchSpec, latency_s: float, area_mm2: float) -> float:
-    """Static energy over ``latency_s`` (W * s = 1e12 pJ)."""
+def leakage_pj(arch: ArchSpec, latency_s: float, area_mm2: float | None = None) -> float:
+    """Static energy over ``latency_s`` (W * s = 1e12 pJ); ``area_mm2`` defaults to the arch's modelled area."""
+    if area_mm2 is None:
+        area_mm2 = area_breakdown_mm2(arch)["total"]
     return static_power_w(arch, area_mm2) * 1e12 * latency_s
