@@ -264,9 +264,10 @@ def test_hover_shows_design(fresh, totals, quickstart):
     meta = json.loads((quickstart / "sweep.json").read_text())
     pid = fresh.evaluate("tasimExplorer.frontIds()")[0]
     pos = fresh.evaluate("(id) => tasimExplorer.pointPosition(id)", pid)
-    fresh.mouse.move(pos["x"] + 30, pos["y"] + 30)
-    fresh.mouse.move(pos["x"], pos["y"])
-    fresh.wait_for_selector("#tooltip:not([hidden])", timeout=10_000)
+    fresh.mouse.move(5, 5)  # from outside the plot: an offset start can land on a neighbour and keep its tooltip
+    fresh.mouse.move(pos["x"], pos["y"], steps=4)
+    fresh.wait_for_function("(id) => { const t = document.querySelector('#tooltip');"
+                            " return !t.hidden && t.innerText.includes(id); }", arg=pid, timeout=10_000)
     text = fresh.inner_text("#tooltip")
     _shot(fresh, "03-hover")
     r = totals.set_index("point_id").loc[pid]
@@ -283,9 +284,10 @@ def test_click_opens_breakdown_and_two_selections_show_ratio(fresh, totals):
     front = fresh.evaluate("tasimExplorer.frontIds()")
     a, b = front[0], front[-1]
     pos = fresh.evaluate("(id) => tasimExplorer.pointPosition(id)", a)
-    fresh.mouse.move(pos["x"] + 20, pos["y"] + 20)
-    fresh.mouse.move(pos["x"], pos["y"])
-    fresh.wait_for_selector("#tooltip:not([hidden])", timeout=10_000)
+    fresh.mouse.move(5, 5)  # from outside the plot (see test_hover_shows_design)
+    fresh.mouse.move(pos["x"], pos["y"], steps=4)
+    fresh.wait_for_function("(id) => { const t = document.querySelector('#tooltip');"
+                            " return !t.hidden && t.innerText.includes(id); }", arg=a, timeout=10_000)
     fresh.mouse.down()  # a click on the point itself
     fresh.mouse.up()
     fresh.wait_for_selector("#detail table.breakdown", timeout=10_000)
