@@ -254,7 +254,10 @@ class Runner:
         log.flush()
 
     def current_ids(self) -> np.ndarray:
-        return np.concatenate(self.seen) if self.seen else np.zeros(0, np.uint64)
+        """Every planned point's id (the per-task arrays are released: 8 bytes a point, held once)."""
+        out = np.concatenate(self.seen) if self.seen else np.zeros(0, np.uint64)
+        self.seen = [out]
+        return out
 
 
 def _fmt_s(s: float | None) -> str:
