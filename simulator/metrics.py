@@ -289,7 +289,11 @@ def evaluate(expression: str, values: Mapping[str, Any]) -> Any:
         return values[canon]
     m = METRICS.get(canon)
     text = m.formula if m is not None and m.derived else canon
-    return _evaluate(text, {c: values[c] if c in values else evaluate(c, values) for c in expr_columns(text)})
+    cols = expr_columns(text)
+    if canon in cols:  # a stored column (or a plain name) that the values do not hold: nothing derives it
+        raise InputError(f"column {canon!r} is not in the results (present: {', '.join(sorted(values)) or 'none'})",
+                         key="expression")
+    return _evaluate(text, {c: values[c] if c in values else evaluate(c, values) for c in cols})
 
 
 def display_frame(df: Any, columns: Sequence[str] | None = None) -> Any:

@@ -91,6 +91,14 @@ def test_unknown_names_suggest_and_old_accuracy_is_explained():
         metrics.check("energy_pj / watts")
 
 
+@pytest.mark.parametrize("text", ["cycles", "area_mm2 * 2", "(dram_bytes)", "macs / latency_s"])
+def test_evaluating_a_stored_column_that_is_absent_is_an_input_error(text):
+    # regression: a stored (non-derived) column missing from the values recursed without end
+    cols = {"energy_pj": np.array([1.0, 2.0]), "latency_s": np.array([0.5, 0.0])}
+    with pytest.raises(InputError, match="not in the results"):
+        metrics.evaluate(metrics.check(text, set(cols)), cols)
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.text(alphabet="abelnrgy_pjs0123456789.+-*/()%, <>=[]'\"", max_size=30))
 def test_fuzzed_expressions_raise_inputerror_or_evaluate(text):
