@@ -134,6 +134,16 @@ def test_published_accuracy_rows_carry_citations_and_say_where_none_exists():
     assert awq.is_perplexity and awq.value == 5.60 and published("llama2-7b", "fp16").value == 5.47
     assert published("deit-s", "none").value == 79.9 and published("deit-s-distilled", "none").value == 81.2
     assert published("bert-base", "prune-70") is None and published("gpt2", "none") is None
+    for model, f1, em in (("tinybert-4", 82.1, "72.7"), ("tinybert-6", 87.5, "79.7")):
+        tb = published(model, "none")
+        assert tb is not None and tb.value == f1 and published(model, "fp16") is tb
+        assert (tb.task, tb.metric) == ("SQuAD v1.1 dev", "F1") and not tb.is_perplexity
+        assert "TinyBERT" in tb.source and "EMNLP 2020" in tb.source and em in tb.source
+        assert tb.verified == "secondary" and "nn_pruning" in tb.checked_in and "TinyBERT" in tb.citation()
+    assert published("tinybert-4", "w8a8") is None and published("tinybert-6", "prune-50") is None
+    # one recipe, one row: no two rows of a model claim the same recipe (GPTQ's 5.69 would collide with AWQ's w4a16)
+    claimed = [(r.model, r.recipes[i]) for r in table() for i in range(len(r.recipes))]
+    assert len(claimed) == len(set(claimed))
     # one task and metric per model, so a model's figures compare with each other
     by_model: dict = {}
     for r in table():
