@@ -37,6 +37,7 @@ from simulator.memory.tiles import (
     last_tile_bytes,
     link_time,
     loops,
+    output_stream_cycles,
     peak_bytes,
     prefetch_io,
 )
@@ -87,6 +88,8 @@ def simulate_one(
     tail_idle = 0
     body_idle = 0
     st_prev = 0.0
+    sleft = 0.0  # link cycles of the last fold's outputs still to write
+    s_from = 0
     for f in range(nf):
         o = f // ni
         q = f - o * ni
@@ -123,11 +126,16 @@ def simulate_one(
             rleft = ld_next
             weps = 1e-9 * wleft
             reps = 1e-9 * rleft
+            if f == nf - 1:  # the last fold's own outputs, written as their rows leave the array
+                sleft = st_cur * ic
+                s_from = c_f - output_stream_cycles(h, w, t, df, timing)
+            seps = 1e-9 * sleft
             tt = 0
             idle = 0
             while tt < c_f or wleft > weps or rleft > reps:
                 avail = 1.0
-                if wleft <= weps and rleft <= reps:
+                s_on = f == nf - 1 and tt >= s_from and sleft > seps and wleft <= weps and rleft <= reps
+                if wleft <= weps and rleft <= reps and not s_on:
                     idle += 1  # DRAM has nothing to move this cycle
                 if wleft > weps:
                     use = min(avail, wleft)
@@ -135,6 +143,8 @@ def simulate_one(
                     avail -= use
                 if rleft > reps and wleft <= weps:  # requests pipelined: latency hidden
                     rleft -= avail
+                if s_on:
+                    sleft -= min(1.0, sleft)
                 tt += 1
             cycle += tt
             stall += tt - c_f
@@ -163,10 +173,10 @@ def simulate_one(
         compute += c_f
         st_prev = st_cur
         st_cur = st_next
-    # epilogue: drain the last fold's outputs
+    # epilogue: drain what is left of the last fold's outputs
     if not ideal and db and st_prev * ic > 0.0:
-        left = st_prev * ic
-        eps = 1e-9 * left
+        left = sleft
+        eps = 1e-9 * st_prev * ic
         while left > eps:
             left -= 1.0
             cycle += 1

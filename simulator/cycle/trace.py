@@ -24,7 +24,7 @@ import numpy as np
 
 from simulator import results as R
 from simulator.cycle.engine import simulate_one
-from simulator.dataflows import IS, OS, T_PREFETCH, event_length, geometry, ports
+from simulator.dataflows import IS, OS, T_PREFETCH, T_SCALESIM, event_length, geometry, ports
 from simulator.jit import njit
 from simulator.memory.tiles import (
     buffer_modes,
@@ -32,7 +32,10 @@ from simulator.memory.tiles import (
     fold_compute,
     fold_io,
     fold_tile,
+    last_store,
+    last_window_busy,
     loops,
+    output_stream_cycles,
     prefetch_io,
 )
 from workloads.errors import InputError
@@ -149,6 +152,11 @@ def fill_dram_segments(
         elif f == nf:
             st = fold_io((nf - 1) // ni, (nf - 1) % ni, df, lp, m, n, k, h, w, ma, mb, mc, ab, bb, ob)[3]
             start = float(total_end - ceil_cycles(st * ic))
+            if timing != T_SCALESIM:  # written as its rows leave the array (memory.tiles.last_store)
+                no = nf // ni
+                busy = last_window_busy(nf, no, ni, df, lp, m, n, k, h, w, ma, mb, mc, ab, bb, ob, ia, ib, ic)
+                start = float(fold_start[nf - 1] + last_store(fold_compute(nf - 1, nf, h, w, t, df, timing), busy,
+                                                              st * ic, output_stream_cycles(h, w, t, df, timing))[0])
             nxt = -1
         else:
             start = float(fold_start[f])

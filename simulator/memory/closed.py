@@ -22,8 +22,11 @@ from simulator.memory.tiles import (
     fold_compute,
     fold_io,
     is_ideal,
+    last_store,
+    last_window_busy,
     link_time,
     loops,
+    output_stream_cycles,
     peak_bytes,
     prefetch_io,
 )
@@ -100,9 +103,14 @@ def closed_one(
         ld0_t = link_time(la, lb, lc, ia, ib, ic)
         if ld0_t > 0.0:
             total += ceil_cycles(lat + ld0_t)
-        if db:
+        if db:  # the last fold's outputs: written as their rows leave the array, the rest after it
+            c_last = fold_compute(nf - 1, nf, h, w, t, df, timing)
             st_last = fold_io(no - 1, ni - 1, df, lp, m, n, k, h, w, ma, mb, mc, ab, bb, ob)[3]
-            total += ceil_cycles(st_last * ic)
+            _, epi, inside = last_store(c_last, last_window_busy(nf, no, ni, df, lp, m, n, k, h, w, ma, mb, mc,
+                                                                 ab, bb, ob, ia, ib, ic),
+                                        st_last * ic, output_stream_cycles(h, w, t, df, timing))
+            total += epi
+            idle -= inside
     return total, ra, rb, rc, wc, idle
 
 

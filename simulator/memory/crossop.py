@@ -11,9 +11,12 @@ from simulator.memory.tiles import (
     fold_compute,
     fold_io,
     is_ideal,
+    last_store,
     last_tile_bytes,
+    last_window_busy,
     link_time,
     loops,
+    output_stream_cycles,
 )
 
 
@@ -29,7 +32,8 @@ def cross_op_figures(
 
     The prologue is ``ceil(L + t(ld_0))`` (0 without transfer time or with an ideal memory; ``t`` the
     link time, ``tiles.link_time``). The last window lasts ``max(c_last, ceil(t(st_prev)))`` and the
-    links only write ``st_prev`` in it (nothing is left to prefetch): the rest is idle. Single-buffered
+    links only write ``st_prev`` and, as its rows leave the array, the last fold's own outputs in it
+    (``tiles.last_store``; nothing is left to prefetch): the rest is idle. Single-buffered
     arrays have no free buffer half to prefetch into: idle 0.
     """
     if is_ideal(ia, ib, ic):
@@ -44,11 +48,10 @@ def cross_op_figures(
     if not db:
         return pro, ld0, lb, 0.0, 0.0, 0.0, 0.0
     c = fold_compute(nf - 1, nf, h, w, t, df, timing)
-    st_prev = 0.0
-    if nf > 1:
-        st_prev = fold_io((nf - 2) // ni, (nf - 2) % ni, df, lp, m, n, k, h, w, ma, mb, mc, ab, bb, ob)[3]
-    busy = ceil_cycles(st_prev * ic)
-    idle = max(c, busy) - busy
+    busy = last_window_busy(nf, no, ni, df, lp, m, n, k, h, w, ma, mb, mc, ab, bb, ob, ia, ib, ic)
+    st_last = fold_io(no - 1, ni - 1, df, lp, m, n, k, h, w, ma, mb, mc, ab, bb, ob)[3]
+    inside = last_store(c, busy, st_last * ic, output_stream_cycles(h, w, t, df, timing))[2]
+    idle = max(c, busy) - busy - inside
     ta, tb = last_tile_bytes(m, n, k, h, w, df, ab, bb)
     body_b = body_free_filter_bytes(m, n, k, h, w, df, mb, cap_b, bb)
     return pro, ld0, lb, float(idle), max(cap_b - tb, 0.0), body_b, max(cap_a - ta, 0.0)

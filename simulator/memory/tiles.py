@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 
 from simulator.dataflows import (
+    OS,
     T_SCALESIM,
     T_SERIAL,
     accumulates,
@@ -138,6 +139,45 @@ def fold_compute(f: int, nfolds: int, h: int, w: int, t: int, df: int, timing: i
     if timing == T_SERIAL or f == nfolds - 1:
         return 2 * h + w + t - 2  # a fold's whole event window: load/stream/drain, nothing overlaps after it
     return max(t, h)  # pipelined: the next fold's wavefront starts max(T, H) cycles behind this one
+
+
+@njit(cache=True)
+def output_stream_cycles(h: int, w: int, t: int, df: int, timing: int) -> int:
+    """Cycles at the end of the last fold's window during which its finished output rows leave the
+    array, one row per cycle (docs/memory.md section 4c): the last ``T`` cycles of ``2H + W + T - 2``
+    (WS/IS: row ``m`` is complete ``2H + W - 2 + m`` cycles in), the last ``H`` (OS: the drain).
+    0 under SCALE-Sim timing, which writes the last fold's outputs after its window."""
+    if timing == T_SCALESIM:
+        return 0
+    return h if df == OS else t
+
+
+@njit(cache=True)
+def last_store(c_last: int, busy: int, st_t: float, stream: int) -> tuple[int, int, int]:
+    """Write-back of the last fold's outputs (``st_t`` link cycles; double-buffered), docs/memory.md 4c.
+
+    The last window lasts ``win = max(c_last, busy)`` (``busy``: link cycles of the earlier writes and
+    loads in it). The outputs are written as their rows leave the array, from
+    ``start = max(busy, c_last - stream)`` on, one link cycle after another. Returns (``start``, the
+    epilogue ``max(start + ceil(st_t) - win, 0)`` after the window, link cycles used inside it)."""
+    win = max(c_last, busy)
+    start = max(busy, c_last - stream)
+    end = start + ceil_cycles(st_t)
+    return start, max(end - win, 0), max(min(end, win) - start, 0)
+
+
+@njit(cache=True)
+def last_window_busy(
+    nf: int, no: int, ni: int, df: int, lp: int, m: int, n: int, k: int, h: int, w: int, ma: int, mb: int,
+    mc: int, ab: float, bb: float, ob: float, ia: float, ib: float, ic: float,
+) -> int:
+    """Link cycles of the last fold's window (double-buffered) before its own outputs may be written:
+    the previous fold's outputs, then anything prefetched in it."""
+    st_prev = 0.0
+    if nf > 1:
+        st_prev = fold_io((nf - 2) // ni, (nf - 2) % ni, df, lp, m, n, k, h, w, ma, mb, mc, ab, bb, ob)[3]
+    a2, b2, c2 = prefetch_io(nf - 1, no, ni, df, lp, m, n, k, h, w, ma, mb, mc, ab, bb, ob)
+    return ceil_cycles(dram_window(st_prev * ic, link_time(a2, b2, c2, ia, ib, ic), 0.0))
 
 
 @njit(cache=True)
