@@ -105,6 +105,17 @@ def scalesim_fold_cycles(h: int, w: int, t: int, df: int) -> int:
 
 
 @njit(cache=True)
+def output_stream_cycles(h: int, w: int, t: int, df: int, timing: int) -> int:
+    """Cycles at the end of the last fold's window during which its finished output rows leave the
+    array, one row per cycle (docs/memory.md section 4c; ``memory.tiles.last_store``): the last ``T`` cycles of ``2H + W + T - 2``
+    (WS/IS: row ``m`` is complete ``2H + W - 2 + m`` cycles in), the last ``H`` (OS: the drain).
+    0 under SCALE-Sim timing, which writes the last fold's outputs after its window."""
+    if timing == T_SCALESIM:
+        return 0
+    return h if df == OS else t
+
+
+@njit(cache=True)
 def event_length(h: int, w: int, t: int, df: int, timing: int) -> int:
     """Cycles from a fold's first SRAM access to its last (full array: idle PEs still clock)."""
     if df == OS and timing == T_SCALESIM:

@@ -22,6 +22,7 @@ from simulator.dataflows import (
     accumulates,
     event_length,
     geometry,
+    output_stream_cycles,
     wavefront_counts,
 )
 from simulator.jit import njit
@@ -37,7 +38,6 @@ from simulator.memory.tiles import (
     last_tile_bytes,
     link_time,
     loops,
-    output_stream_cycles,
     peak_bytes,
     prefetch_io,
 )

@@ -24,7 +24,7 @@ import numpy as np
 
 from simulator import results as R
 from simulator.cycle.engine import simulate_one
-from simulator.dataflows import IS, OS, T_PREFETCH, T_SCALESIM, event_length, geometry, ports
+from simulator.dataflows import IS, OS, T_PREFETCH, T_SCALESIM, event_length, geometry, output_stream_cycles, ports
 from simulator.jit import njit
 from simulator.memory.tiles import (
     buffer_modes,
@@ -35,7 +35,6 @@ from simulator.memory.tiles import (
     last_store,
     last_window_busy,
     loops,
-    output_stream_cycles,
     prefetch_io,
 )
 from workloads.errors import InputError

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from simulator import results as R
-from simulator.dataflows import free_loop_order, geometry
+from simulator.dataflows import free_loop_order, geometry, output_stream_cycles
 from simulator.jit import njit
 from simulator.memory import params as P
 from simulator.memory.crossop import cross_op_figures
@@ -26,7 +26,6 @@ from simulator.memory.tiles import (
     last_window_busy,
     link_time,
     loops,
-    output_stream_cycles,
     peak_bytes,
     prefetch_io,
 )

@@ -3,7 +3,7 @@ docs/memory.md section 4b), from the tile rules; the cycle engine counts the sam
 
 from __future__ import annotations
 
-from simulator.dataflows import geometry
+from simulator.dataflows import geometry, output_stream_cycles
 from simulator.jit import njit
 from simulator.memory.tiles import (
     body_free_filter_bytes,
@@ -16,7 +16,6 @@ from simulator.memory.tiles import (
     last_window_busy,
     link_time,
     loops,
-    output_stream_cycles,
 )
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 
 from simulator.dataflows import (
-    OS,
     T_SCALESIM,
     T_SERIAL,
     accumulates,
@@ -139,17 +138,6 @@ def fold_compute(f: int, nfolds: int, h: int, w: int, t: int, df: int, timing: i
     if timing == T_SERIAL or f == nfolds - 1:
         return 2 * h + w + t - 2  # a fold's whole event window: load/stream/drain, nothing overlaps after it
     return max(t, h)  # pipelined: the next fold's wavefront starts max(T, H) cycles behind this one
-
-
-@njit(cache=True)
-def output_stream_cycles(h: int, w: int, t: int, df: int, timing: int) -> int:
-    """Cycles at the end of the last fold's window during which its finished output rows leave the
-    array, one row per cycle (docs/memory.md section 4c): the last ``T`` cycles of ``2H + W + T - 2``
-    (WS/IS: row ``m`` is complete ``2H + W - 2 + m`` cycles in), the last ``H`` (OS: the drain).
-    0 under SCALE-Sim timing, which writes the last fold's outputs after its window."""
-    if timing == T_SCALESIM:
-        return 0
-    return h if df == OS else t
 
 
 @njit(cache=True)
