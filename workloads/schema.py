@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
+import re
 import types
 import typing
 from pathlib import Path
@@ -25,11 +27,20 @@ from typing import Any, Literal, TypeVar, get_args, get_origin
 
 import yaml
 
-from workloads.errors import InputError
+from workloads.errors import InputError, show_value
 
 T = TypeVar("T")
 
 _MISSING = dataclasses.MISSING
+
+
+# ---- limits every input passes (docs/robustness.md) ------------------------------------------------
+INT_LIMIT = 2**31 - 1  # default bound of an int field: products of a few such values stay inside int64
+FLOAT_LIMIT = 1e18  # default bound of |float field|
+MAX_STR_CHARS = 10_000  # longest string value
+MAX_FILE_BYTES = 16 * 2**20  # largest YAML file read
+YAML_MAX_DEPTH = 64  # deepest nesting of YAML collections
+YAML_MAX_NODES = 200_000  # YAML nodes after expanding aliases (the "billion laughs" guard)
 
 
 def spec_field(
@@ -38,11 +49,15 @@ def spec_field(
     ge: float | None = None,
     gt: float | None = None,
     le: float | None = None,
+    allow_inf: bool = False,
     doc: str = "",
     default_factory: Any = _MISSING,
 ) -> Any:
-    """A dataclass field with validation metadata (bounds) and a one-line description."""
-    meta = {"ge": ge, "gt": gt, "le": le, "doc": doc}
+    """A dataclass field with validation metadata (bounds) and a one-line description.
+
+    Numbers are always finite (``allow_inf``: ``+inf`` is allowed too, e.g. unlimited bandwidth) and
+    bounded: ints by ``le`` or :data:`INT_LIMIT`, floats by ``le`` or :data:`FLOAT_LIMIT`."""
+    meta = {"ge": ge, "gt": gt, "le": le, "doc": doc, "allow_inf": allow_inf}
     if default_factory is not _MISSING:
         return dataclasses.field(default_factory=default_factory, metadata=meta)
     if default is _MISSING:
@@ -50,25 +65,145 @@ def spec_field(
     return dataclasses.field(default=default, metadata=meta)
 
 
-def read_text(path: str | Path) -> str:
-    """A file's text; an unreadable file raises a one-line InputError naming it."""
-    try:
-        return Path(path).read_text()
-    except OSError as exc:
-        raise InputError(f"cannot read file ({exc.strerror or exc})", source=str(path)) from None
-
-
-def load_yaml(path: str | Path) -> Any:
-    """``yaml.safe_load`` a file; unreadable or malformed files raise a one-line InputError."""
+def read_bytes(path: str | Path, *, limit: int = MAX_FILE_BYTES) -> bytes:
+    """A file's bytes; missing, unreadable, oversized files and bad names raise a one-line InputError."""
     p = Path(path)
-    text = read_text(p)
     try:
-        return yaml.safe_load(text)
+        if not p.is_file():
+            why = "is a directory" if p.is_dir() else "no such file"
+            raise InputError(f"cannot read file ({why})", source=str(path))
+        size = p.stat().st_size
+        if size > limit:
+            raise InputError(f"file of {size:,} bytes is too large (allowed: <= {limit:,} bytes)", source=str(path))
+        return p.read_bytes()
+    except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the name
+        if isinstance(exc, InputError):
+            raise
+        why = getattr(exc, "strerror", None) or str(exc)
+        raise InputError(f"cannot read file ({why})", source=str(path)) from None
+
+
+def decode_text(data: bytes, *, source: str | None) -> str:
+    """UTF-8 text (a BOM is skipped); invalid bytes raise a one-line InputError with their offset."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        bad = data[exc.start:exc.start + 1].hex()
+        raise InputError(f"not UTF-8 text: invalid byte 0x{bad} at byte offset {exc.start} (allowed: UTF-8)",
+                         source=source) from None
+
+
+def read_text(path: str | Path, *, limit: int = MAX_FILE_BYTES) -> str:
+    """A file's UTF-8 text; an unreadable or non-UTF-8 file raises a one-line InputError naming it."""
+    return decode_text(read_bytes(path, limit=limit), source=str(path))
+
+
+class YamlLimitError(yaml.composer.ComposerError):
+    """A YAML document beyond the limits (depth, alias expansion, cycles, duplicate keys)."""
+
+
+class _SafeLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` with limits: nesting depth, duplicate keys (with their line)."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if not self.check_event(yaml.AliasEvent):
+            self._depth += 1
+            if self._depth > YAML_MAX_DEPTH:
+                mark = self.peek_event().start_mark
+                raise YamlLimitError(
+                    None, None, f"nesting deeper than {YAML_MAX_DEPTH} levels (allowed: <= {YAML_MAX_DEPTH})", mark)
+            try:
+                return super().compose_node(parent, index)
+            finally:
+                self._depth -= 1
+        return super().compose_node(parent, index)
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[Any, int] = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge" or not isinstance(key_node, yaml.ScalarNode):
+                    continue
+                key = self.construct_object(key_node)
+                try:
+                    first = seen.get(key)
+                except TypeError:
+                    continue
+                if first is not None:
+                    raise YamlLimitError(
+                        None, None, f"duplicate key {show_value(key)} (first at line {first}; allowed: each key once)",
+                        key_node.start_mark)
+                seen[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep=deep)
+
+
+# YAML 1.2 floats without a dot (1e-6, 1E+9), which YAML 1.1 (PyYAML) reads as strings
+_SafeLoader.yaml_implicit_resolvers = {k: list(v) for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+_SafeLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float", re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"), list("-+0123456789"))
+
+
+def _check_graph(node: Any) -> None:
+    """Reject alias cycles and documents whose alias expansion exceeds :data:`YAML_MAX_NODES`."""
+    sizes: dict[int, int] = {}
+    active: set[int] = set()
+
+    def size(n: Any) -> int:
+        i = id(n)
+        if i in sizes:
+            return sizes[i]
+        if i in active:
+            raise YamlLimitError(None, None, "an alias refers to its own anchor (allowed: no cycles)",
+                                              n.start_mark)
+        active.add(i)
+        total = 1
+        if isinstance(n, yaml.SequenceNode):
+            total += sum(size(c) for c in n.value)
+        elif isinstance(n, yaml.MappingNode):
+            total += sum(size(k) + size(v) for k, v in n.value)
+        active.discard(i)
+        if total > YAML_MAX_NODES:
+            raise YamlLimitError(
+                None, None, f"more than {YAML_MAX_NODES:,} values once aliases are expanded "
+                f"(allowed: <= {YAML_MAX_NODES:,})", n.start_mark)
+        sizes[i] = total
+        return total
+
+    size(node)
+
+
+def _safe_load(text: str) -> Any:
+    loader = _SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_graph(node)
+        return loader.construct_document(node)
+    except RecursionError:
+        raise YamlLimitError(None, None, f"nested too deeply (allowed: <= {YAML_MAX_DEPTH} levels)", None) from None
+    finally:
+        loader.dispose()
+
+
+def parse_yaml(text: str, *, source: str | None) -> Any:
+    """``yaml.safe_load`` with the limits above; malformed YAML raises a one-line InputError."""
+    try:
+        return _safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise InputError(f"invalid YAML{where}: {problem}", source=str(p)) from None
+        raise InputError(f"invalid YAML{where}: {problem}", source=source) from None
+
+
+def load_yaml(path: str | Path) -> Any:
+    """Read and parse a YAML file (UTF-8, limits above); every problem is a one-line InputError."""
+    return parse_yaml(read_text(path), source=str(path))
 
 
 def _type_name(tp: Any) -> str:
@@ -90,15 +225,39 @@ def _type_name(tp: Any) -> str:
 
 
 def _check_bounds(value: Any, meta: Any, source: str | None, key: str) -> None:
-    if meta is None:
-        return
+    meta = meta or {}
     ge, gt, le = meta.get("ge"), meta.get("gt"), meta.get("le")
     if ge is not None and value < ge:
-        raise InputError(f"{value!r} is out of range (allowed: >= {ge})", source=source, key=key)
+        raise InputError(f"{show_value(value)} is out of range (allowed: >= {ge})", source=source, key=key)
     if gt is not None and value <= gt:
-        raise InputError(f"{value!r} is out of range (allowed: > {gt})", source=source, key=key)
+        raise InputError(f"{show_value(value)} is out of range (allowed: > {gt})", source=source, key=key)
     if le is not None and value > le:
-        raise InputError(f"{value!r} is out of range (allowed: <= {le})", source=source, key=key)
+        raise InputError(f"{show_value(value)} is out of range (allowed: <= {le})", source=source, key=key)
+
+
+def _check_number(value: Any, tp: type, meta: Any, source: str | None, key: str) -> Any:
+    """A finite (or, where allowed, +inf) number inside the field's bounds and the default limits."""
+    meta = meta or {}
+    if isinstance(value, float) and not math.isfinite(value):
+        if not (value == math.inf and meta.get("allow_inf")):
+            allowed = "a finite number or .inf" if meta.get("allow_inf") else "a finite number"
+            raise InputError(f"{show_value(value)} is not allowed (allowed: {allowed})", source=source, key=key)
+        _check_bounds(value, meta, source, key)
+        return value
+    if tp is int:
+        if int(value) != value:
+            raise InputError(f"{show_value(value)} is not an integer", source=source, key=key)
+        value = int(value)
+        hi = meta.get("le") if meta.get("le") is not None else INT_LIMIT
+        if abs(value) > INT_LIMIT and (meta.get("le") is None or value > hi):
+            raise InputError(f"{show_value(value)} is out of range (allowed: <= {hi})", source=source, key=key)
+    else:
+        value = float(value)
+        if abs(value) > FLOAT_LIMIT and meta.get("le") is None:
+            raise InputError(f"{show_value(value)} is out of range (allowed: |x| <= {FLOAT_LIMIT:g})",
+                             source=source, key=key)
+    _check_bounds(value, meta, source, key)
+    return value
 
 
 def _convert(tp: Any, value: Any, source: str | None, key: str, meta: Any = None) -> Any:
@@ -117,14 +276,14 @@ def _convert(tp: Any, value: Any, source: str | None, key: str, meta: Any = None
                 errors.append(exc)
         if len(errors) == 1:
             raise errors[0]
-        raise InputError(f"{value!r} is not valid (allowed: {_type_name(tp)})", source=source, key=key)
+        raise InputError(f"{show_value(value)} is not valid (allowed: {_type_name(tp)})", source=source, key=key)
     if origin is Literal:
         allowed = get_args(tp)
         if isinstance(value, str) and value not in allowed and value.lower() in allowed:
             value = value.lower()
         if value not in allowed or isinstance(value, bool) != any(isinstance(a, bool) for a in allowed):
             raise InputError(
-                f"{value!r} is not allowed (allowed: {', '.join(str(a) for a in allowed)})",
+                f"{show_value(value)} is not allowed (allowed: {', '.join(str(a) for a in allowed)})",
                 source=source,
                 key=key,
             )
@@ -134,12 +293,12 @@ def _convert(tp: Any, value: Any, source: str | None, key: str, meta: Any = None
     if origin in (tuple, list):
         (item_tp, *_rest) = get_args(tp) or (Any,)
         if not isinstance(value, (list, tuple)):
-            raise InputError(f"{value!r} is not a list", source=source, key=key)
+            raise InputError(f"{show_value(value)} is not a list", source=source, key=key)
         return tuple(_convert(item_tp, v, source, f"{key}[{i}]", meta) for i, v in enumerate(value))
     if origin is dict:
         kt, vt = get_args(tp) or (str, Any)
         if not isinstance(value, dict):
-            raise InputError(f"{value!r} is not a mapping", source=source, key=key)
+            raise InputError(f"{show_value(value)} is not a mapping", source=source, key=key)
         return types.MappingProxyType(
             {_convert(kt, k, source, key): _convert(vt, v, source, f"{key}.{k}", meta) for k, v in value.items()}
         )
@@ -147,23 +306,22 @@ def _convert(tp: Any, value: Any, source: str | None, key: str, meta: Any = None
         return value
     if tp is bool:
         if not isinstance(value, bool):
-            raise InputError(f"{value!r} is not a boolean (allowed: true, false)", source=source, key=key)
+            raise InputError(f"{show_value(value)} is not a boolean (allowed: true, false)", source=source, key=key)
         return value
     if tp is int:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value:
-            raise InputError(f"{value!r} is not an integer", source=source, key=key)
-        value = int(value)
-        _check_bounds(value, meta, source, key)
-        return value
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise InputError(f"{show_value(value)} is not an integer", source=source, key=key)
+        return _check_number(value, int, meta, source, key)
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise InputError(f"{value!r} is not a number", source=source, key=key)
-        value = float(value)
-        _check_bounds(value, meta, source, key)
-        return value
+            raise InputError(f"{show_value(value)} is not a number", source=source, key=key)
+        return _check_number(value, float, meta, source, key)
     if tp is str:
         if not isinstance(value, str):
-            raise InputError(f"{value!r} is not a string", source=source, key=key)
+            raise InputError(f"{show_value(value)} is not a string", source=source, key=key)
+        if len(value) > MAX_STR_CHARS:
+            raise InputError(f"a string of {len(value):,} characters is too long (allowed: <= {MAX_STR_CHARS:,})",
+                             source=source, key=key)
         return value
     raise TypeError(f"schema: unsupported field type {tp!r} at {key}")
 
@@ -185,7 +343,7 @@ def from_dict(cls: type[T], data: Any, *, source: str | None = None, prefix: str
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise InputError(f"expected a mapping, got {data!r}", source=source, key=where)
+        raise InputError(f"expected a mapping, got {show_value(data)}", source=source, key=where)
     hints = _hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}
     unknown = [k for k in data if k not in fields]
@@ -243,13 +401,15 @@ def dotted_paths(cls: type, prefix: str = "") -> list[str]:
 def parse_override(text: str, *, source: str = "--set") -> tuple[str, Any]:
     """Split ``PATH=VALUE``; VALUE is parsed as YAML (``true``, ``8``, ``2.5``, ``ws``)."""
     if "=" not in text:
-        raise InputError(f"{text!r} is not of the form PATH=VALUE (e.g. array.rows=64)", source=source)
+        raise InputError(f"{show_value(text)} is not of the form PATH=VALUE (e.g. array.rows=64)", source=source)
     path, raw = text.split("=", 1)
     path = path.strip()
     try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
+        value = _safe_load(raw) if raw.strip() else ""
+    except YamlLimitError as exc:
+        raise InputError(f"invalid YAML value: {exc.problem}", source=source, key=path) from None
     except yaml.YAMLError:
-        value = raw
+        value = raw  # not YAML: the text itself (validated as a string, or rejected, by the field)
     return path, value
 
 
@@ -279,7 +439,7 @@ def apply_override(cls: type, data: dict, path: str, value: Any, *, source: str 
     while i < len(parts):
         part = parts[i]
         if not dataclasses.is_dataclass(tp):
-            raise InputError(f"{parts[i - 1]!r} has no sub-keys", source=source, key=path)
+            raise InputError(f"{show_value(parts[i - 1])} has no sub-keys", source=source, key=path)
         hints = _hints(tp)
         if part not in hints:
             here = ".".join(parts[:i])
