@@ -25,13 +25,13 @@ DATAFLOWS: tuple[str, ...] = ("os", "ws", "is")
 
 @dataclass(frozen=True)
 class ArraySpec:
-    rows: int = spec_field(32, ge=1, doc="PE rows (H)")
-    cols: int = spec_field(32, ge=1, doc="PE columns (W)")
+    rows: int = spec_field(32, ge=1, le=2**16, doc="PE rows (H)")
+    cols: int = spec_field(32, ge=1, le=2**16, doc="PE columns (W)")
     dataflow: Dataflow = spec_field(
         "os", doc="os (output), ws (weight) or is (input) stationary; auto: the fastest per op (docs/memory.md 9)"
     )
-    freq_mhz: float = spec_field(1000.0, gt=0, doc="array clock in MHz")
-    count: int = spec_field(1, ge=1, doc="identical arrays working on independent ops/batches")
+    freq_mhz: float = spec_field(1000.0, ge=1e-3, le=1e6, doc="array clock in MHz (1 kHz .. 1 THz)")
+    count: int = spec_field(1, ge=1, le=2**16, doc="identical arrays working on independent ops/batches")
     timing: Literal["default", "scalesim"] = spec_field(
         "default", doc="default (real-array model) or scalesim (SCALE-Sim 3.0.0 exactly)"
     )
@@ -78,11 +78,11 @@ class PESpec:
 
 @dataclass(frozen=True)
 class BufferSpec:
-    ifmap_kib: float = spec_field(64.0, gt=0, doc="input-activation SRAM, KiB")
-    filter_kib: float = spec_field(64.0, gt=0, doc="weight SRAM, KiB")
-    ofmap_kib: float = spec_field(64.0, gt=0, doc="output/partial-sum SRAM, KiB")
+    ifmap_kib: float = spec_field(64.0, ge=2**-10, le=2**30, doc="input-activation SRAM, KiB")
+    filter_kib: float = spec_field(64.0, ge=2**-10, le=2**30, doc="weight SRAM, KiB")
+    ofmap_kib: float = spec_field(64.0, ge=2**-10, le=2**30, doc="output/partial-sum SRAM, KiB")
     unified_kib: float | None = spec_field(
-        None, gt=0, doc="if set: one buffer of this size, split by unified_split (overrides *_kib)"
+        None, ge=2**-10, le=2**30, doc="if set: one buffer of this size, split by unified_split (overrides *_kib)"
     )
     unified_split: tuple[float, ...] = spec_field(
         (0.25, 0.5, 0.25), ge=0, doc="ifmap, filter, ofmap fractions of the unified buffer"
@@ -91,7 +91,7 @@ class BufferSpec:
     cross_op_prefetch: bool = spec_field(
         True, doc="the DMA loads the next GEMM's first weight tile during the previous GEMM's last fold"
     )
-    banks: int = spec_field(1, ge=1, doc="SRAM banks per buffer (bank size sets energy per access)")
+    banks: int = spec_field(1, ge=1, le=2**16, doc="SRAM banks per buffer (bank size sets energy per access)")
 
     def __post_init__(self) -> None:
         if len(self.unified_split) != 3 or abs(sum(self.unified_split) - 1.0) > 1e-6:
@@ -111,10 +111,12 @@ class BufferSpec:
 class DramSpec:
     kind: DramKind = spec_field("ddr4", doc="interface; sets the default energy per bit")
     bandwidth_gbps: float | None = spec_field(
-        None, gt=0, doc="GB/s (1e9 bytes/s); .inf for unlimited; or give bytes_per_cycle"
+        None, ge=1e-6, allow_inf=True, doc="GB/s (1e9 bytes/s, >= 1 kB/s); .inf for unlimited; or give bytes_per_cycle"
     )
-    bytes_per_cycle: float | None = spec_field(None, gt=0, doc="bytes per array clock; alternative to bandwidth_gbps")
-    latency_cycles: int = spec_field(100, ge=0, doc="first-byte latency of a DRAM request, array cycles")
+    bytes_per_cycle: float | None = spec_field(
+        None, ge=1e-6, allow_inf=True, doc="bytes per array clock (>= 1e-6); alternative to bandwidth_gbps"
+    )
+    latency_cycles: int = spec_field(100, ge=0, le=10**9, doc="first-byte latency of a DRAM request, array cycles")
     efficiency: float | None = spec_field(
         None, gt=0, le=1, doc="achievable fraction of the peak bandwidth_gbps for streaming reads (refresh, bank "
         "turnaround, controller); None: the default of the DRAM kind (levels.DRAM_EFFICIENCY, docs/calibration.md); "
@@ -132,12 +134,12 @@ class DramSpec:
 class VectorSpec:
     """Vector (SIMD) unit for the non-GEMM ops; see docs/vector.md."""
 
-    lanes: int = spec_field(32, ge=1, doc="elements processed per cycle per function unit")
-    freq_mhz: float | None = spec_field(None, gt=0, doc="vector clock; default: the array clock")
+    lanes: int = spec_field(32, ge=1, le=2**20, doc="elements processed per cycle per function unit")
+    freq_mhz: float | None = spec_field(None, ge=1e-3, le=1e6, doc="vector clock in MHz; default: the array clock")
     overlap_with_array: bool = spec_field(
         False, doc="vector ops run concurrently with the GEMMs (true) or serialised after them (false)"
     )
-    startup_cycles: int = spec_field(16, ge=0, doc="pipeline fill/drain per op instance (vector clock)")
+    startup_cycles: int = spec_field(16, ge=0, le=10**9, doc="pipeline fill/drain per op instance (vector clock)")
     softmax_cycles_per_element: float = spec_field(4.0, ge=0, doc="max, sub, exp, sum, div per element")
     layernorm_cycles_per_element: float = spec_field(3.0, ge=0, doc="mean, var, normalise")
     rmsnorm_cycles_per_element: float = spec_field(2.0, ge=0)
@@ -162,7 +164,7 @@ class VectorSpec:
 
 @dataclass(frozen=True)
 class TechSpec:
-    node_nm: float = spec_field(45.0, gt=0, doc="technology node; energy and area scale from 45 nm")
+    node_nm: float = spec_field(45.0, ge=0.1, le=10_000, doc="technology node; energy and area scale from 45 nm")
 
 
 @dataclass(frozen=True)
