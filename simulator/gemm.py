@@ -16,6 +16,7 @@ from typing import Any
 
 from simulator.arch import ArchSpec
 from simulator.dataflows import NAMES as DATAFLOW_NAMES
+from simulator.limits import check_finite_totals
 from simulator.mapping import map_gemm, mapping_efficiency
 from workloads.errors import InputError
 
@@ -72,7 +73,7 @@ def run_gemm(
     v = {key: val[0].item() for key, val in r.items()}
     dataflow = DATAFLOW_NAMES[int(v["dataflow"])]  # the chosen one under array.dataflow: auto
     mp = map_gemm(m, n, k, a.rows, a.cols, dataflow)
-    return {
+    out = {
         "arch": arch.name,
         "gemm": {"m": int(m), "n": int(n), "k": int(k)},
         "dataflow": dataflow,
@@ -101,6 +102,8 @@ def run_gemm(
         "energy_breakdown_pj": energy,
         "elapsed_s": elapsed,  # the simulator's own run time (wall clock), not the GEMM's
     }
+    check_finite_totals(out, what=f"GEMM {m}x{n}x{k}")
+    return out
 
 
 def _energy_pj(arch: ArchSpec, r: dict[str, Any], *, a_bytes: float, b_bytes: float, freq_hz: float) -> dict[str, float]:

@@ -39,6 +39,7 @@ from simulator.arch import ArchSpec
 from simulator.area import area_breakdown_mm2
 from simulator.dataflows import NAMES as DATAFLOW_NAMES
 from simulator.energy import COMPONENTS, gemm_energy_pj, level_read_pj_per_bit, node_factor, static_power_w
+from simulator.limits import check_finite_totals
 from simulator.mapping import cheapest, take
 from simulator.memory import timing_code
 from simulator.memory.params import param_matrix
@@ -546,9 +547,12 @@ def simulate(workload: Workload, arch: ArchSpec, *, engine: str = "analytical") 
     """Simulate a whole workload on one accelerator (see the module docstring)."""
     notes: dict[str, Any] = {}
     totals, cols = _simulate_columns(workload, arch, engine, notes)
+    check_finite_totals(totals, what=f"{workload.name} on {arch.name}")
     return Result(totals=totals, columns=cols, arch=arch.name, workload=workload.name, engine=engine, memory=notes)
 
 
 def simulate_totals(workload: Workload, arch: ArchSpec, *, engine: str = "analytical") -> dict[str, Any]:
     """Only the totals (no DataFrame is built)."""
-    return _simulate_columns(workload, arch, engine)[0]
+    totals = _simulate_columns(workload, arch, engine)[0]
+    check_finite_totals(totals, what=f"{workload.name} on {arch.name}")
+    return totals

@@ -47,8 +47,15 @@ def simulate_gemms(
     and the DRAM transfer trace of every GEMM are streamed to CSV files there (one sub-folder per GEMM
     when there are several; see ``simulator.cycle.trace``).
     """
+    from simulator.limits import check_cycle_work
+    from simulator.memory import analyze_gemms
+
     p = memory_params(arch, a_bytes, b_bytes, out_bytes, timing)
     m, n, k = as_dims(m, n, k)
+    # the kernel steps every cycle: estimate them in closed form first (also checks the int64 ranges)
+    est = analyze_gemms(m, n, k, arch, a_bytes=a_bytes, b_bytes=b_bytes, out_bytes=out_bytes, timing=timing)
+    check_cycle_work(np.asarray(est["total_cycles"], dtype=float)
+                     + np.asarray(est["folds"], dtype=float) * float(arch.array.rows + arch.array.cols))
     res = evaluate_choosing_dataflow(simulate_params, m, n, k, p)
     if trace_dir is not None:
         from simulator.cycle.trace import write_traces

@@ -44,6 +44,7 @@ from simulator import results as R
 from simulator.analytical import analyze_compute
 from simulator.arch import ArchSpec
 from simulator.dataflows import DATAFLOW_CODE, IS, OS, T_PREFETCH, T_SCALESIM, T_SERIAL, WS, psum_rereads
+from simulator.limits import check_gemm_dims, check_int64
 from simulator.memory import params as P
 from simulator.memory.closed import best_loop, closed_form, closed_one
 from simulator.memory.crossop import cross_op_figures
@@ -170,6 +171,7 @@ def analyze_gemms(
     """
     p = memory_params(arch, a_bytes, b_bytes, out_bytes, timing)
     m, n, k = as_dims(m, n, k)
+    check_gemm_dims(m, n, k, bytes_per_element=max(a_bytes, b_bytes, out_bytes))
     return evaluate_choosing_dataflow(analyze_params, m, n, k, p)
 
 
@@ -180,6 +182,8 @@ def assemble(
     """Result dict from compute figures ``r`` (``analyze_compute``) and the memory columns that
     ``closed_form`` filled in ``out`` (``simulator.results`` layout; its ``TOTAL_CYCLES`` column holds
     the stall-inclusive model cycles before SCALE-Sim's -1)."""
+    check_int64("cycles", float(np.max(out[:, R.TOTAL_CYCLES], initial=0.0)),
+                hint=" (DRAM bandwidth too low or latency too high for this workload)")
     compute = np.asarray(r["compute_cycles"], dtype=np.int64)
     sum_c = compute + (timing == T_SCALESIM)
     stall = np.maximum(out[:, R.TOTAL_CYCLES].astype(np.int64) - sum_c, 0)
