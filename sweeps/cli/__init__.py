@@ -12,12 +12,14 @@ exits with status 2, without a traceback.
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
+import os
 import pkgutil
 import sys
 from collections.abc import Sequence
 
-from workloads.errors import InputError
+from workloads.errors import InputError, one_line, show_value
 
 
 class _Parser(argparse.ArgumentParser):
@@ -45,14 +47,37 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# OSError numbers that are the environment's fault (exit 1), not the input's (exit 2)
+ENVIRONMENT_ERRNOS = frozenset(getattr(errno, n) for n in ("ENOSPC", "EDQUOT", "EROFS", "EIO", "ENOMEM", "EMFILE",
+                                                           "ENFILE", "EAGAIN") if hasattr(errno, n))
+
+
+def _os_error_line(exc: OSError) -> str:
+    name = exc.filename if exc.filename is not None else ""
+    why = exc.strerror or type(exc).__name__
+    return f"{one_line(str(name), 160)}: {why}" if name else why
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command. Exit status: 0 done; 2 bad input (one line on stderr: file, key, value, what is
+    allowed; also unusable output paths); 1 a fault of the environment (disk full, read-only file
+    system, out of memory) or an internal error; 130 interrupted. Never a traceback unless
+    TASIM_DEBUG=1."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    bad = next((a for a in argv if "\x00" in a), None)
+    if bad is not None:
+        print(f"tasim: error: argument {show_value(bad)} contains a NUL byte (allowed: text)", file=sys.stderr)
+        return 2
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    from simulator.limits import forced
+
     try:
-        rc = args.func(args)
+        with forced(bool(getattr(args, "force", False))):
+            rc = args.func(args)
     except InputError as exc:
         print(f"tasim: error: {exc}", file=sys.stderr)
         return 2
@@ -61,6 +86,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as exc:
+        if os.environ.get("TASIM_DEBUG"):
+            raise
+        if exc.errno in ENVIRONMENT_ERRNOS:
+            print(f"tasim: error (environment): {_os_error_line(exc)}; finished work is kept", file=sys.stderr)
+            return 1
+        print(f"tasim: error: {_os_error_line(exc)} (allowed: a readable input / writable output path)",
+              file=sys.stderr)
+        return 2
+    except MemoryError:
+        print("tasim: error (environment): out of memory", file=sys.stderr)
+        return 1
+    except Exception as exc:  # noqa: BLE001 - a bug: one line, exit 1 (TASIM_DEBUG=1 shows the traceback)
+        if os.environ.get("TASIM_DEBUG"):
+            raise
+        print(f"tasim: internal error: {type(exc).__name__}: {one_line(str(exc), 300)} "
+              "(a bug: please report it; TASIM_DEBUG=1 shows the traceback)", file=sys.stderr)
+        return 1
     return int(rc or 0)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from sweeps.cli._common import helpfmt
+from sweeps.cli._common import add_force_arg, check_output_file, helpfmt, output_path
 from sweeps.cli.simulate import add_workload_args, build_from_args
 
 # rows of the table, in order: metrics of the registry (simulator/metrics.py), shown in display units
@@ -35,7 +35,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
                    help="override applied to every accelerator, repeatable")
     add_workload_args(p)
-    p.add_argument("-o", "--output", default=None, metavar="PNG", help="write the breakdown figure here")
+    p.add_argument("-o", "--output", default=None, metavar="PNG", type=output_path, help="write the breakdown figure here")
+    add_force_arg(p)
     p.add_argument("--json", action="store_true", help="print the totals of every accelerator as JSON")
     p.set_defaults(func=run)
 
@@ -116,6 +117,8 @@ def run(args: argparse.Namespace) -> int:
 
     if len(args.archs) < 2:
         raise InputError("give at least two accelerators to compare", key="ARCH")
+    if args.output:
+        check_output_file(args.output)
     archs = [load_arch(a, args.overrides) for a in args.archs]
     wl = build_from_args(args)
     results = [simulate(wl, a, engine=args.engine) for a in archs]

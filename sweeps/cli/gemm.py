@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import argparse
 
-from sweeps.cli._common import add_arch_args, helpfmt, load_arch_from_args, positive_int, print_json
+from sweeps.cli._common import (
+    add_arch_args,
+    add_force_arg,
+    check_output_dir,
+    helpfmt,
+    load_arch_from_args,
+    output_path,
+    positive_int,
+    print_json,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -35,7 +44,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--a-bytes", type=_pos_float, default=1.0, help="bytes per element of A (ifmap), e.g. 0.5 for int4")
     p.add_argument("--b-bytes", type=_pos_float, default=1.0, help="bytes per element of B (filter)")
     p.add_argument("--out-bytes", type=_pos_float, default=1.0, help="bytes per element of C (ofmap, partial sums)")
-    p.add_argument("--trace", metavar="DIR", default=None, help="stream per-cycle SRAM/DRAM trace CSVs to DIR (cycle engine)")
+    p.add_argument("--trace", metavar="DIR", default=None, type=output_path, help="stream per-cycle SRAM/DRAM trace CSVs to DIR (cycle engine)")
+    add_force_arg(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)
 
@@ -56,6 +66,8 @@ def run(args: argparse.Namespace) -> int:
     one_shot(args.engine if not args.trace else "cycle")
     from simulator.gemm import run_gemm
 
+    if args.trace:
+        check_output_dir(args.trace, "--trace")
     arch = load_arch_from_args(args)
     res = run_gemm(arch, args.m, args.n, args.k, engine=args.engine, timing=args.timing, a_bytes=args.a_bytes,
                    b_bytes=args.b_bytes, out_bytes=args.out_bytes, trace_dir=args.trace)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from sweeps.cli._common import helpfmt, positive_int, print_json
+from sweeps.cli._common import check_output_file, helpfmt, output_path, positive_int, print_json
 
 
 def _nonneg_int(text: str) -> int:
@@ -47,7 +47,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--compress", metavar="RECIPE", default=None,
                    help="compression recipe name, YAML file or '+'-joined names (see `tasim models --recipes`)")
     p.add_argument("--recipes", action="store_true", help="list the shipped compression recipes")
-    p.add_argument("--save", metavar="FILE", default=None, help="write the workload (.yaml, .csv or .topology.csv)")
+    p.add_argument("--save", metavar="FILE", default=None, type=output_path, help="write the workload (.yaml, .csv or .topology.csv)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)
 
@@ -64,6 +64,8 @@ def _op_rows(w) -> list[dict]:  # type: ignore[no-untyped-def]
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.save:
+        check_output_file(args.save, "--save")
     from workloads.compress import apply_recipe, list_recipes, load_recipe
     from workloads.fidelity import recipe_fidelity
     from workloads.formats import to_csv, to_frame, to_scalesim_topology, to_yaml

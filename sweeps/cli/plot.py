@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from sweeps.cli._common import helpfmt
+from sweeps.cli._common import check_output_file, helpfmt, output_path
 
 KINDS = ("pareto", "matrix", "parallel", "breakdown", "heatmap", "accuracy", "report")
 
@@ -46,7 +46,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--value", default="utilization", help="heatmap: the column shown (best over other axes)")
     p.add_argument("--model", default=None, help="only this model's points")
     p.add_argument("--points", default=None, help="breakdown: comma-separated point_ids (default: the front)")
-    p.add_argument("-o", "--out", default=None, metavar="STEM", help="output path without suffix (default: DIR/KIND)")
+    p.add_argument("-o", "--out", default=None, metavar="STEM", type=output_path,
+                   help="output path without suffix (default: DIR/KIND)")
     p.add_argument("--formats", default="png,svg,pdf", metavar="LIST",
                    help="figure files to write (default png,svg,pdf; `tasim sweep` writes the report's PNGs only, "
                         "`--kind report` here adds the vector versions)")
@@ -88,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"unknown column {color!r} (allowed: {plots.SHAPE}, recipe, model, "
                          f"{', '.join(meta.get('axis_columns', []))})", key="--color")
     stem = Path(args.out) if args.out else Path(args.dir) / args.kind
+    check_output_file(f"{stem}.png", "-o")
     by = "model" if df["model"].nunique() > 1 else None
     if args.kind == "pareto":
         names = list(objs)

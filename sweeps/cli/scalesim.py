@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from sweeps.cli._common import helpfmt
+from sweeps.cli._common import add_force_arg, check_output_dir, helpfmt, output_path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -33,7 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-t", dest="topology", metavar="TOPOLOGY", help="topology CSV (conv rows, or GEMM rows with -i gemm); default: the cfg's TopologyCsvLoc")
     p.add_argument("-l", dest="layout", metavar="LAYOUT", default=None,
                    help="layout CSV (validated; does not change the compute figures)")
-    p.add_argument("-p", dest="outdir", metavar="OUTDIR", required=True, help="report folder (OUTDIR/<run_name>/)")
+    p.add_argument("-p", dest="outdir", metavar="OUTDIR", required=True, type=output_path, help="report folder (OUTDIR/<run_name>/)")
     p.add_argument("-i", dest="input_type", choices=["gemm", "conv"], default="conv",
                    help="topology kind: conv (SCALE-Sim's default) or gemm (name, M, N, K rows)")
     p.add_argument("--engine", choices=["analytical", "cycle"], default="analytical",
@@ -42,6 +42,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="scalesim: SCALE-Sim 3.0.0's counting (default here); default: tasim's real-array model")
     p.add_argument("--example", action="store_true",
                    help="use the shipped example cfg and BERT-base GEMM topology (overrides -c/-t/-i)")
+    add_force_arg(p)
     p.add_argument("--quiet", action="store_true", help="print only the report folder")
     p.set_defaults(func=run)
 
@@ -58,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
 
         args.cfg, args.topology, args.input_type = example_path("scale.cfg"), example_path(
             "bert_base_layer_gemm.csv"), "gemm"
+    check_output_dir(args.outdir, "-p")
     if not args.cfg:
         raise InputError("missing (allowed: a SCALE-Sim .cfg file, or --example)", key="-c")
     res = run_scalesim(args.cfg, args.topology, args.outdir, input_type=args.input_type, layout_path=args.layout,

@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import io
 import sys
 from typing import Any
 
-from sweeps.cli._common import add_arch_args, helpfmt, load_arch_from_args, positive_int, print_json
+from sweeps.cli._common import (
+    add_arch_args,
+    add_force_arg,
+    helpfmt,
+    load_arch_from_args,
+    output_path,
+    positive_int,
+    strict_json,
+    write_text_atomic,
+)
 
 
 def add_workload_args(p: argparse.ArgumentParser) -> None:
@@ -59,7 +69,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--format", choices=["table", "json", "csv"], default="table",
                    help="table (readable, display units), json ({'totals', 'ops'}) or csv (the per-op table); json "
                         "and csv keep the stored units named in each column (s, pJ, bytes)")
-    p.add_argument("-o", "--output", default=None, metavar="FILE", help="write to FILE instead of stdout")
+    add_force_arg(p)
+    p.add_argument("-o", "--output", default=None, metavar="FILE", type=output_path,
+                   help="write to FILE instead of stdout")
     p.set_defaults(func=run)
 
 
@@ -164,8 +176,6 @@ def ops_csv(res: Any, out: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import json
-
     from sweeps.cli._common import one_shot
 
     one_shot(args.engine)
@@ -174,19 +184,16 @@ def run(args: argparse.Namespace) -> int:
     arch = load_arch_from_args(args)
     wl = build_from_args(args)
     res = simulate(wl, arch, engine=args.engine)
-    out = open(args.output, "w") if args.output else sys.stdout  # noqa: SIM115 - closed below
-    try:
-        if args.format == "json":
-            if args.output:
-                json.dump(result_dict(res), out, indent=2)
-                out.write("\n")
-            else:
-                print_json(result_dict(res))
-        elif args.format == "csv":
-            ops_csv(res, out)
-        else:
-            out.write(totals_table(res, arch) + "\n\n" + ops_table(res) + "\n")
-    finally:
-        if args.output:
-            out.close()
+    if args.format == "json":
+        text = strict_json(result_dict(res)) + "\n"
+    elif args.format == "csv":
+        buf = io.StringIO()
+        ops_csv(res, buf)
+        text = buf.getvalue()
+    else:
+        text = totals_table(res, arch) + "\n\n" + ops_table(res) + "\n"
+    if args.output:
+        write_text_atomic(args.output, text)
+    else:
+        sys.stdout.write(text)
     return 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from sweeps.cli._common import helpfmt, positive_int
+from sweeps.cli._common import add_force_arg, check_output_dir, helpfmt, output_path, positive_int
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -28,7 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         formatter_class=helpfmt(),
     )
     p.add_argument("spec", help="sweep YAML file, or a shipped spec by name (quickstart, llm-decode)")
-    p.add_argument("-o", "--out", required=True, metavar="DIR", help="results directory (created; resumed if present)")
+    p.add_argument("-o", "--out", required=True, metavar="DIR", type=output_path, help="results directory (created; resumed if present)")
     p.add_argument("--workers", type=positive_int, default=None, help="local worker processes (default: all cores)")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--scheduler", metavar="ADDR", help="run on a Dask scheduler, e.g. tcp://127.0.0.1:8786")
@@ -40,6 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "replaces the spec's models and files")
     p.add_argument("--no-report", action="store_true", help="skip plots, report and explorer page")
     p.add_argument("--no-explorer", action="store_true", help="skip the interactive explorer page")
+    add_force_arg(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -49,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
     from sweeps.runner import run_sweep
     from sweeps.spec import load_sweep
 
+    check_output_dir(args.out)
     sweep = load_sweep(args.spec, workload_files=tuple(args.workload))  # validates everything before any work starts
     executor = make_executor(args.workers, args.scheduler, args.dask_local)
     try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from sweeps.cli._common import helpfmt, positive_int, print_json
+from sweeps.cli._common import check_output_file, helpfmt, output_path, positive_int, print_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -47,7 +47,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--compress", metavar="RECIPE", default=None, help="recipe applied to the real weights first")
     p.add_argument("--tile", type=positive_int, nargs=2, metavar=("K_ROWS", "N_COLS"), default=None,
                    help="record per-tile non-zero occupancy of every weight for this tile shape")
-    p.add_argument("--out", metavar="FILE", default=None, help="write the workload (.yaml or .csv)")
+    p.add_argument("--out", metavar="FILE", default=None, type=output_path, help="write the workload (.yaml or .csv)")
     p.add_argument("--json", action="store_true", help="print a JSON summary")
     p.set_defaults(func=run)
 
@@ -131,6 +131,8 @@ def run(args: argparse.Namespace) -> int:
     from workloads.tracing.minilm import compress_minilm, load_minilm
     from workloads.zoo import load_model_config
 
+    if args.out:
+        check_output_file(args.out, "--out")
     tile = tuple(args.tile) if args.tile else None
     if args.model in ("minilm-real", "minilm"):
         if args.meta:
