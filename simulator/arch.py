@@ -9,6 +9,7 @@ consume them live in the engine modules and are documented in ``docs/``.
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass
 from functools import cached_property
 from importlib import resources
@@ -16,8 +17,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from simulator.levels import DramKind, Hierarchy, MemoryLevelSpec, dram_efficiency, resolve, validate_levels
-from workloads.errors import InputError
-from workloads.schema import apply_override, from_dict, load_yaml, parse_override, spec_field, to_dict
+from workloads.errors import InputError, show_value
+from workloads.schema import apply_override, from_dict, load_yaml, parse_override, path_exists, spec_field, to_dict
 
 Dataflow = Literal["os", "ws", "is", "auto"]
 DATAFLOWS: tuple[str, ...] = ("os", "ws", "is")
@@ -344,22 +345,22 @@ def shipped_names() -> list[str]:
 def resolve_arch_path(name_or_path: str | Path, *, relative_to: Path | None = None) -> Path:
     """A YAML / SCALE-Sim ``.cfg`` file (``relative_to`` a referring file's folder first) or a shipped name."""
     p = Path(name_or_path)
-    if relative_to is not None and not p.is_absolute() and (relative_to / p).exists():
+    if relative_to is not None and not p.is_absolute() and path_exists(relative_to / p):
         return relative_to / p
-    if p.suffix in (".yaml", ".yml", ".cfg") or p.exists():
-        if not p.exists():
+    if p.suffix in (".yaml", ".yml", ".cfg") or path_exists(p):
+        if not path_exists(p):
             raise InputError("no such file", source=str(p))
         return p
     candidate = shipped_dir() / f"{name_or_path}.yaml"
-    if candidate.exists():
+    if re.fullmatch(r"[A-Za-z0-9_.-]{1,100}", str(name_or_path)) and candidate.exists():
         return candidate
     import difflib
 
     close = difflib.get_close_matches(str(name_or_path), shipped_names(), n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
     raise InputError(
-        f"unknown accelerator {str(name_or_path)!r}{hint} (allowed: a YAML or SCALE-Sim .cfg file or one of "
-        f"{', '.join(shipped_names())})",
+        f"unknown accelerator {show_value(str(name_or_path))}{hint} (allowed: a YAML or SCALE-Sim .cfg file or one "
+        f"of {', '.join(shipped_names())})",
         source="--arch",
     )
 

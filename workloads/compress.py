@@ -25,15 +25,16 @@ Passes 1-3 change the model and rebuild it; 4-5 annotate tensors. Semantics: ``d
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from workloads.errors import InputError
+from workloads.errors import InputError, show_value
 from workloads.ir import GemmOp, Op, TensorSpec, VectorOp, Workload
 from workloads.modelconfig import ModelConfig
-from workloads.schema import from_dict, load_yaml, spec_field
+from workloads.schema import from_dict, load_yaml, path_exists, spec_field
 
 RECIPE_DIR = Path(__file__).resolve().parent / "recipes"
 NO_RECIPE = ("", "none", "dense")  # accepted everywhere a recipe is: the identity (no passes)
@@ -170,18 +171,23 @@ def load_recipe(name: str | Path | Recipe) -> Recipe:
     if text.strip().lower() in NO_RECIPE:
         return Recipe()
     p = Path(text)
-    if p.suffix in (".yaml", ".yml") and p.exists():
+    if p.suffix in (".yaml", ".yml") and path_exists(p):
         return recipe_from_dict(load_yaml(p), source=str(p), name=p.stem)
     if "+" in text:
-        parts = [load_recipe(part.strip()) for part in text.split("+") if part.strip()]
+        if any(not part.strip() for part in text.split("+")):
+            raise InputError(f"{show_value(text)} has an empty part (allowed: NAME or NAME+NAME, e.g. w8a8+nm-2of4)",
+                             key="recipe")
+        parts = [load_recipe(part.strip()) for part in text.split("+")]
         out = parts[0]
         for r in parts[1:]:
             out = out + r
         return out
     path = RECIPE_DIR / f"{text}.yaml"
-    if not path.exists():
+    if not re.fullmatch(r"[A-Za-z0-9_.-]{1,100}", text) or not path.exists():
+        if p.suffix in (".yaml", ".yml"):
+            raise InputError("no such recipe file", source=text, key="recipe")
         raise InputError(
-            f"unknown recipe {text!r} (allowed: {', '.join(list_recipes())}, a YAML file, or '+'-joined)",
+            f"unknown recipe {show_value(text)} (allowed: {', '.join(list_recipes())}, a YAML file, or '+'-joined)",
             key="recipe",
         )
     return recipe_from_dict(load_yaml(path), source=str(path), name=text)

@@ -83,6 +83,14 @@ def read_bytes(path: str | Path, *, limit: int = MAX_FILE_BYTES) -> bytes:
         raise InputError(f"cannot read file ({why})", source=str(path)) from None
 
 
+def path_exists(path: str | Path) -> bool:
+    """``Path.exists`` that answers False for names the OS refuses (too long, NUL bytes)."""
+    try:
+        return Path(path).exists()
+    except (OSError, ValueError):
+        return False
+
+
 def decode_text(data: bytes, *, source: str | None) -> str:
     """UTF-8 text (a BOM is skipped); invalid bytes raise a one-line InputError with their offset."""
     try:

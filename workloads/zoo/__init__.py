@@ -13,11 +13,11 @@ from functools import cache
 from pathlib import Path
 
 from workloads.builders import build
-from workloads.errors import InputError
+from workloads.errors import InputError, show_value
 from workloads.ir import Workload
 from workloads.modelconfig import ModelConfig
 from workloads.params import param_count as _param_count
-from workloads.schema import from_dict, load_yaml
+from workloads.schema import from_dict, load_yaml, path_exists
 
 ZOO_DIR = Path(__file__).resolve().parent
 
@@ -58,7 +58,7 @@ def hf_aliases() -> dict[str, str]:
 
 def resolve_model_name(name: str) -> str:
     """The zoo name of a zoo name or a Hugging Face id; unknown names get a 'did you mean'."""
-    if (ZOO_DIR / f"{name}.yaml").exists():
+    if re.fullmatch(r"[A-Za-z0-9_.-]{1,100}", name) and (ZOO_DIR / f"{name}.yaml").exists():
         return name
     alias = hf_aliases().get(name.lower())
     if alias:
@@ -69,7 +69,7 @@ def resolve_model_name(name: str) -> str:
     close = difflib.get_close_matches(name.lower(), [o.lower() for o in options], n=2, cutoff=0.6)
     close_names = [options[[o.lower() for o in options].index(c)] for c in close]
     hint = f" (did you mean {' or '.join(repr(c) for c in close_names)}?)" if close_names else ""
-    raise InputError(f"unknown model {name!r}{hint} (allowed: {', '.join(list_models())}, a Hugging Face id of "
+    raise InputError(f"unknown model {show_value(name)}{hint} (allowed: {', '.join(list_models())}, a Hugging Face id of "
                      "one of them, or a model/workload file)", key="model")
 
 
@@ -79,7 +79,7 @@ def load_model_config(name: str) -> ModelConfig:
     if isinstance(name, ModelConfig):
         return name
     p = Path(name)
-    if p.suffix in (".yaml", ".yml") and p.exists():
+    if p.suffix in (".yaml", ".yml") and path_exists(p):
         return from_dict(ModelConfig, load_yaml(p), source=str(p))
     return _load(str(ZOO_DIR / f"{resolve_model_name(str(name))}.yaml"))
 
