@@ -13,7 +13,6 @@ analytically.
 
 from __future__ import annotations
 
-import importlib
 import math
 import time
 import traceback
@@ -73,7 +72,8 @@ def tasim_build() -> str:
 
 
 def point_id(arch_dict: dict[str, Any], workload: WorkloadKey, engine: str, evaluator: str = "") -> str:
-    """Content hash of (arch, workload, recipe, engine, tasim build) -- the store's primary key."""
+    """Content hash of (arch, workload, recipe, engine, tasim build, evaluator) -- the store's primary key;
+    ``evaluator``: its :func:`evaluator_id` ('' for the simulator)."""
     wl = identity(workload)
     return content_hash({"arch": arch_dict, "workload": wl, "engine": engine, "version": tasim_build(),
                          "evaluator": evaluator})
@@ -126,12 +126,52 @@ def simulate_point(arch: Any, workload: WorkloadKey, engine: str) -> tuple[dict[
     return dict(result.totals), result.columns
 
 
-@lru_cache(maxsize=16)
-def resolve_evaluator(path: str) -> Evaluator:
-    if not path:
+EVALUATOR_GROUP = "tasim.evaluators"  # entry-point group of installed custom evaluators
+
+
+def installed_evaluators() -> dict[str, Any]:
+    """Entry points of :data:`EVALUATOR_GROUP` by name (what ``tasim sweep --evaluator NAME`` accepts)."""
+    from importlib.metadata import entry_points
+
+    return {ep.name: ep for ep in entry_points(group=EVALUATOR_GROUP)}
+
+
+def resolve_evaluator(evaluator: Any) -> Evaluator:
+    """The simulator (``""``/None), a callable as given (Python API), or an installed entry point by name.
+
+    A sweep spec never names code: evaluators come from the caller or from installed packages."""
+    if not evaluator:
         return simulate_point
-    module, _, name = path.partition(":")
-    return getattr(importlib.import_module(module), name)
+    if callable(evaluator):
+        return evaluator
+    return _entry_point_evaluator(str(evaluator))
+
+
+@lru_cache(maxsize=16)
+def _entry_point_evaluator(name: str) -> Evaluator:
+    from workloads.errors import InputError, show_value
+
+    eps = installed_evaluators()
+    if name not in eps:
+        raise InputError(f"{show_value(name)} is not an installed evaluator (allowed: "
+                         f"{', '.join(sorted(eps)) or 'none installed'}; entry-point group {EVALUATOR_GROUP})",
+                         key="--evaluator")
+    try:
+        fn = eps[name].load()
+    except (ImportError, AttributeError) as exc:
+        raise InputError(f"entry point {name} cannot be loaded ({exc})", key="--evaluator") from None
+    if not callable(fn):
+        raise InputError(f"entry point {name} is not callable", key="--evaluator")
+    return fn
+
+
+def evaluator_id(evaluator: Any) -> str:
+    """What identifies an evaluator in point ids: '' (the simulator) or 'module:qualname' of the function
+    (the same for a callable and for the entry point that names it). An unknown name fails here."""
+    if not evaluator:
+        return ""
+    fn = resolve_evaluator(evaluator)
+    return f"{getattr(fn, '__module__', '?')}:{getattr(fn, '__qualname__', type(fn).__name__)}"
 
 
 # ---- rows ------------------------------------------------------------------------------------------

@@ -132,7 +132,8 @@ class Plan:
 
         self.name = sweep.spec.name
         self.engine = engine
-        self.evaluator = sweep.spec.evaluator
+        self.evaluator = sweep.evaluator  # '' or the evaluator function (pickled by reference into tasks)
+        self.evaluator_id = sweep.evaluator_id
         self.build = build
         self.base_arch = sweep.base_arch
         self.arch_name = sweep.base_arch.name
@@ -154,7 +155,7 @@ class Plan:
         for wk in self.workloads:
             wl = identity(wk)
             text = _json({"arch": arch_t, "workload": wl, "engine": engine, "version": build,
-                          "evaluator": self.evaluator})
+                          "evaluator": self.evaluator_id})
             pieces = _SENTINEL_RE.split(text)
             self._templates.append((pieces[0::2], [int(x) for x in pieces[1::2]]))
 

@@ -267,7 +267,8 @@ def _fmt_s(s: float | None) -> str:
 
 
 def spec_fingerprint(sweep: Sweep, engine: str) -> str:
-    return content_hash({"spec": to_dict(sweep.spec), "engine": engine, "base": sweep.base_arch_dict})
+    return content_hash({"spec": to_dict(sweep.spec), "engine": engine, "base": sweep.base_arch_dict,
+                         "evaluator": sweep.evaluator_id})
 
 
 def run_sweep(

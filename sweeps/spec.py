@@ -22,8 +22,8 @@ from typing import Any, Literal
 import numpy as np
 
 from sweeps.workload_build import WorkloadKey, build_workload_cached, content_hash, load_recipes  # noqa: F401
-from workloads.errors import InputError
-from workloads.schema import from_dict, load_yaml, spec_field
+from workloads.errors import InputError, show_value
+from workloads.schema import from_dict, load_yaml, path_exists, spec_field
 
 # Result columns: every metric of simulator/metrics.py (the one registry: unit, direction, derivation,
 # label), the workload columns and the spec's axes; objectives and constraints may also be
@@ -33,7 +33,10 @@ PE_ARRAY_AXIS = "pe_array"
 #: largest grid ``strategy: grid`` accepts (design points); bigger grids are refused with a suggestion
 MAX_GRID_POINTS = 100_000_000  # the synthetic axis name for (PE count, aspect ratio)
 
-_CONSTRAINT_RE = re.compile(r"^\s*(.+?)\s*(<=|>=|<|>|==|!=)\s*([-+]?(?:[0-9.]+(?:[eE][-+]?[0-9]+)?|inf))\s*$")
+_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+_CONSTRAINT_RE = re.compile(rf"^\s*(.+?)\s*(<=|>=|<|>|==|!=)\s*({_NUMBER})\s*$")
+MAX_AXIS_VALUES = 100_000  # values one axis range may expand to
+MAX_WORKLOADS = 2_000  # distinct (model, seq_len, phase, recipe) workloads, each built up front
 _OPS = {"<=": operator.le, ">=": operator.ge, "<": operator.lt, ">": operator.gt, "==": operator.eq,
         "!=": operator.ne}
 
@@ -87,7 +90,6 @@ class SweepSpec:
     strategy: StrategySpec = spec_field(default_factory=StrategySpec)
     engine: Literal["analytical", "cycle"] = spec_field("analytical")
     color_by: str = spec_field("", doc="column colouring the front in the report's figures (default: first axis)")
-    evaluator: str = spec_field("", doc="advanced: 'module:function' replacing the simulator (tests, plugins)")
 
 
 @dataclass(frozen=True)
@@ -122,10 +124,11 @@ def canonical_column(name: str) -> str:
 
 
 def parse_constraint(text: str, *, source: str | None, key: str) -> Constraint:
-    m = _CONSTRAINT_RE.match(text)
-    if not m:
+    m = _CONSTRAINT_RE.match(text) if len(text) < 500 else None
+    if not m or not math.isfinite(float(m.group(3))):
         raise InputError(
-            f"{text!r} is not a constraint (allowed: 'COLUMN OP NUMBER' with OP one of <=, >=, <, >, ==, !=)",
+            f"{show_value(text)} is not a constraint (allowed: 'COLUMN OP NUMBER' with OP one of <=, >=, <, >, ==, "
+            "!=, NUMBER finite)",
             source=source, key=key,
         )
     return Constraint(canonical_column(m.group(1)), m.group(2), float(m.group(3)), text.strip())
@@ -135,8 +138,9 @@ def expand_axis(path: str, spec: Any, *, source: str | None) -> list[Any]:
     """A list, or a range mapping ``{start, stop, step}`` / ``{start, stop, num, log}`` / ``{pow2: [lo, hi]}``."""
     key = f"axes.{path}"
     if isinstance(spec, (list, tuple)):
-        if not spec:
-            raise InputError("empty value list (allowed: a non-empty list or a range mapping)", source=source, key=key)
+        if not spec or len(spec) > MAX_AXIS_VALUES:
+            raise InputError(f"{len(spec):,} values (allowed: a list of 1 to {MAX_AXIS_VALUES:,} values, or a range "
+                             "mapping)", source=source, key=key)
         return list(spec)
     if not isinstance(spec, dict):
         return [spec]
@@ -146,25 +150,46 @@ def expand_axis(path: str, spec: Any, *, source: str | None) -> list[Any]:
         raise InputError(f"unknown key (allowed: {', '.join(sorted(allowed))})", source=source, key=f"{key}.{unknown[0]}")
     if "pow2" in spec:
         lo_hi = spec["pow2"]
-        if not (isinstance(lo_hi, list) and len(lo_hi) == 2 and all(isinstance(x, int) and x >= 1 for x in lo_hi)):
-            raise InputError(f"{lo_hi!r} is not [low, high] positive integers", source=source, key=f"{key}.pow2")
+        if not (isinstance(lo_hi, list) and len(lo_hi) == 2
+                and all(isinstance(x, int) and not isinstance(x, bool) and 1 <= x <= 2**62 for x in lo_hi)
+                and lo_hi[0] <= lo_hi[1]):
+            raise InputError(f"{show_value(lo_hi)} is not [low, high] (allowed: integers 1 <= low <= high <= 2**62)",
+                             source=source, key=f"{key}.pow2")
         lo, hi = lo_hi
-        return [1 << e for e in range(math.ceil(math.log2(lo)), int(math.floor(math.log2(hi))) + 1)]
+        out = [1 << e for e in range((lo - 1).bit_length(), hi.bit_length()) if lo <= 1 << e <= hi]
+        if not out:
+            raise InputError(f"{show_value(lo_hi)} holds no power of two", source=source, key=f"{key}.pow2")
+        return out
     for req in ("start", "stop"):
-        if req not in spec or isinstance(spec[req], bool) or not isinstance(spec[req], (int, float)):
-            raise InputError("missing or non-numeric (allowed: a number)", source=source, key=f"{key}.{req}")
+        v = spec.get(req)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or abs(v) > 1e18:
+            raise InputError(f"{show_value(v)} (allowed: a finite number)", source=source, key=f"{key}.{req}")
     start, stop = spec["start"], spec["stop"]
+    if stop < start:
+        raise InputError(f"stop {stop} < start {start}: an empty range (allowed: start <= stop)", source=source,
+                         key=key)
     integer = spec.get("integer", isinstance(start, int) and isinstance(stop, int) and "num" not in spec)
+    if not isinstance(integer, bool):
+        raise InputError(f"{show_value(integer)} (allowed: true, false)", source=source, key=f"{key}.integer")
     if "step" in spec:
         step = spec["step"]
-        if isinstance(step, bool) or not isinstance(step, (int, float)) or step <= 0:
-            raise InputError(f"{step!r} is out of range (allowed: a number > 0)", source=source, key=f"{key}.step")
-        values = list(np.arange(start, stop + step * 1e-9, step))
+        if isinstance(step, bool) or not isinstance(step, (int, float)) or not math.isfinite(step) or step <= 0:
+            raise InputError(f"{show_value(step)} is out of range (allowed: a finite number > 0)", source=source,
+                             key=f"{key}.step")
+        count = math.floor((stop - start) / step * (1 + 1e-12)) + 1
+        if count > MAX_AXIS_VALUES:
+            raise InputError(f"{count:,} values (allowed: <= {MAX_AXIS_VALUES:,} per axis)", source=source,
+                             key=f"{key}.step")
+        values = [start + i * step for i in range(count)]
     else:
         num = spec.get("num")
-        if not isinstance(num, int) or isinstance(num, bool) or num < 1:
-            raise InputError(f"{num!r} (allowed: give step, or num >= 1)", source=source, key=f"{key}.num")
-        if spec.get("log"):
+        if not isinstance(num, int) or isinstance(num, bool) or not 1 <= num <= MAX_AXIS_VALUES:
+            raise InputError(f"{show_value(num)} (allowed: give step, or num from 1 to {MAX_AXIS_VALUES:,})",
+                             source=source, key=f"{key}.num")
+        log = spec.get("log", False)
+        if not isinstance(log, bool):
+            raise InputError(f"{show_value(log)} (allowed: true, false)", source=source, key=f"{key}.log")
+        if log:
             if start <= 0 or stop <= 0:
                 raise InputError("log ranges need start, stop > 0", source=source, key=key)
             values = list(np.geomspace(start, stop, num))
@@ -197,18 +222,27 @@ def pe_array_shapes(pes: tuple[int, ...], aspects: tuple[float, ...], *, source:
 class Sweep:
     """A validated, expanded sweep spec: axes, workloads, objectives, constraints."""
 
-    def __init__(self, spec: SweepSpec, *, source: str | None = None, base_dir: Path | None = None) -> None:
+    def __init__(self, spec: SweepSpec, *, source: str | None = None, base_dir: Path | None = None,
+                 evaluator: Any = None) -> None:
+        """``evaluator``: replaces the simulator (Python API only; specs are data): a callable
+        ``(ArchSpec, WorkloadKey, engine) -> (totals, per-op columns)`` or the name of an installed
+        ``tasim.evaluators`` entry point (see :func:`sweeps.evaluate.resolve_evaluator`)."""
         from simulator.arch import ArchSpec, load_arch
+        from sweeps.evaluate import evaluator_id, resolve_evaluator
         from workloads.schema import dotted_paths
 
         self.spec = spec
         self.source = source
+        # resolved here (an unknown entry point fails before any work); tasks carry the function itself,
+        # pickled by reference, so workers need its module, not the entry-point metadata
+        self.evaluator = resolve_evaluator(evaluator) if evaluator else ""
+        self.evaluator_id = evaluator_id(self.evaluator)
         base_dir = base_dir or Path(".")
         self.base_dir = base_dir
         arch_ref = spec.base.arch
         if (arch_ref.endswith((".yaml", ".yml", ".cfg"))) and not Path(arch_ref).is_absolute():
             cand = base_dir / arch_ref
-            arch_ref = str(cand) if cand.exists() else arch_ref
+            arch_ref = str(cand) if path_exists(cand) else arch_ref
         try:
             self.base_arch = load_arch(arch_ref, dict(spec.base.set))
         except InputError as exc:
@@ -262,8 +296,6 @@ class Sweep:
         if spec.color_by and spec.color_by not in known | {"recipe", "model", "seq_len", "phase", "array.shape"}:
             metrics.check(spec.color_by, known | {"recipe", "model", "phase", "array.shape"}, source=source,
                           key="color_by")
-        if spec.evaluator and ":" not in spec.evaluator:
-            raise InputError(f"{spec.evaluator!r} (allowed: 'module:function')", source=source, key="evaluator")
         check_grid_size(self)
 
     # ---- workloads -------------------------------------------------------------------------------
@@ -272,8 +304,18 @@ class Sweep:
         if not w.models and not w.files:
             raise InputError("no models or files (allowed: zoo names, see `tasim models`, or workload files)",
                              source=source, key="workloads.models")
+        if not self.spec.recipes:
+            raise InputError("no recipes (allowed: a list of recipe names, e.g. [none, w8a8])", source=source,
+                             key="recipes")
+        if not w.seq_lens or not w.phases:
+            raise InputError("empty (allowed: a non-empty list)", source=source,
+                             key="workloads.seq_lens" if not w.seq_lens else "workloads.phases")
+        n_wl = (len(w.models) + len(w.files)) * len(w.seq_lens) * len(w.phases) * len(self.spec.recipes)
+        if n_wl > MAX_WORKLOADS:
+            raise InputError(f"{n_wl:,} workloads = models x seq_lens x phases x recipes (allowed: <= {MAX_WORKLOADS:,})",
+                             source=source, key="workloads")
         self._sources: list[tuple[str, str, Any]] = []  # (display name, file path or '', loaded object)
-        if self.spec.evaluator:
+        if self.evaluator:
             self._sources = [(m, "", None) for m in w.models]
             return  # a custom evaluator decides what model names mean
         from workloads.files import is_workload_file, load_workload_file
@@ -486,24 +528,27 @@ def _init_fields(cls: type) -> frozenset[str] | None:
     return frozenset(f.name for f in dataclasses.fields(cls) if f.init)
 
 
-def load_sweep(path: str | Path, *, workload_files: tuple[str, ...] = ()) -> Sweep:
+def load_sweep(path: str | Path, *, workload_files: tuple[str, ...] = (), evaluator: Any = None) -> Sweep:
     """Read and fully validate a sweep YAML file, or a shipped spec by name (no simulation here).
 
-    ``workload_files`` (``tasim sweep --workload FILE``) replace the spec's models and files."""
+    ``workload_files`` (``tasim sweep --workload FILE``) replace the spec's models and files;
+    ``evaluator`` as in :class:`Sweep` (never part of the data)."""
     p = Path(path)
     shipped = Path(__file__).parent / "specs" / f"{path}.yaml"
-    if not p.exists() and p.suffix not in (".yaml", ".yml") and shipped.exists():
+    if not path_exists(p) and p.suffix not in (".yaml", ".yml") and re.fullmatch(r"[\w.-]{1,100}", str(path)) \
+            and shipped.exists():
         p = shipped
     data = load_yaml(p)
-    if workload_files and isinstance(data, dict):
+    if workload_files and isinstance(data, dict) and isinstance(data.get("workloads") or {}, dict):
         wl = dict(data.get("workloads") or {})
         wl["models"] = []
         wl["files"] = [str(Path(f).resolve()) for f in workload_files]
         data = dict(data, workloads=wl)
     spec = from_dict(SweepSpec, data, source=str(p))
-    return Sweep(spec, source=str(p), base_dir=p.parent)
+    return Sweep(spec, source=str(p), base_dir=p.parent, evaluator=evaluator)
 
 
-def sweep_from_dict(data: dict[str, Any], *, source: str = "<spec>") -> Sweep:
+def sweep_from_dict(data: dict[str, Any], *, source: str = "<spec>", evaluator: Any = None) -> Sweep:
+    """A Sweep from a spec mapping; ``evaluator`` as in :class:`Sweep` (never part of the data)."""
     spec = from_dict(SweepSpec, data, source=source)
-    return Sweep(spec, source=source)
+    return Sweep(spec, source=source, evaluator=evaluator)

@@ -7,6 +7,7 @@ import math
 
 import pandas as pd
 import pytest
+import sweep_fakesim
 import yaml
 
 import sweeps
@@ -98,12 +99,11 @@ def test_nsga2_uses_fewer_evaluations_and_resumes(tmp_path):
         "workloads": {"models": ["tiny"], "seq_lens": [128]}, "recipes": ["fp16", "w8a8"],
         "objectives": {"latency_s": "min", "area_mm2": "min"},
         "strategy": {"kind": "nsga2", "n": 48, "population": 12, "seed": 1},
-        "evaluator": "sweep_fakesim:evaluate",
     }
-    s1 = run_sweep(sweep_from_dict(spec), tmp_path / "n", executor=LocalExecutor(1), progress=False)
-    grid = sweep_from_dict(spec).grid_size()
+    s1 = run_sweep(sweep_from_dict(spec, evaluator=sweep_fakesim.evaluate), tmp_path / "n", executor=LocalExecutor(1), progress=False)
+    grid = sweep_from_dict(spec, evaluator=sweep_fakesim.evaluate).grid_size()
     assert 0 < s1.evaluated <= 48 < grid
-    s2 = run_sweep(sweep_from_dict(spec), tmp_path / "n", executor=LocalExecutor(1), progress=False)
+    s2 = run_sweep(sweep_from_dict(spec, evaluator=sweep_fakesim.evaluate), tmp_path / "n", executor=LocalExecutor(1), progress=False)
     assert s2.evaluated == 0  # same seed: the same proposals, answered from the store
     meta = json.loads((tmp_path / "n" / "sweep.json").read_text())
     assert meta["strategy"]["kind"] == "nsga2"
@@ -114,7 +114,6 @@ FAKE = {
     "axes": {"array.rows": [8, 16, 32], "array.cols": [16, 64], "pe.precision_mode": ["fixed", "bit_fusion"]},
     "workloads": {"models": ["tiny"], "seq_lens": [128]}, "recipes": ["fp16"],
     "objectives": {"latency_s": "min", "energy_pj": "min"},
-    "evaluator": "sweep_fakesim:evaluate",
 }
 
 
@@ -125,17 +124,17 @@ def _canon(df: pd.DataFrame) -> pd.DataFrame:
 
 def test_edited_spec_extends_the_sweep(tmp_path):
     out = tmp_path / "x"
-    s1 = run_sweep(sweep_from_dict(FAKE), out, executor=LocalExecutor(1), progress=False)
+    s1 = run_sweep(sweep_from_dict(FAKE, evaluator=sweep_fakesim.evaluate), out, executor=LocalExecutor(1), progress=False)
     assert s1.evaluated == 12
     more = dict(FAKE, axes=dict(FAKE["axes"], **{"array.rows": [8, 16, 32, 64]}), recipes=["fp16", "w8a8"])
-    s2 = run_sweep(sweep_from_dict(more), out, executor=LocalExecutor(1), progress=False)
+    s2 = run_sweep(sweep_from_dict(more, evaluator=sweep_fakesim.evaluate), out, executor=LocalExecutor(1), progress=False)
     assert (s2.planned, s2.skipped, s2.evaluated) == (32, 12, 20)  # only the new points are simulated
     fresh = tmp_path / "fresh"
-    run_sweep(sweep_from_dict(more), fresh, executor=LocalExecutor(1), progress=False)
+    run_sweep(sweep_from_dict(more, evaluator=sweep_fakesim.evaluate), fresh, executor=LocalExecutor(1), progress=False)
     pd.testing.assert_frame_equal(_canon(sweeps.load(out)), _canon(sweeps.load(fresh)), check_dtype=False)
     # fewer values: nothing to simulate; readers show the current spec's points, the store keeps all
     fewer = dict(FAKE, axes=dict(FAKE["axes"], **{"array.rows": [16]}))
-    s3 = run_sweep(sweep_from_dict(fewer), out, executor=LocalExecutor(1), progress=False)
+    s3 = run_sweep(sweep_from_dict(fewer, evaluator=sweep_fakesim.evaluate), out, executor=LocalExecutor(1), progress=False)
     assert s3.evaluated == 0 and s3.skipped == 4
     assert len(sweeps.load_totals(out)) == 4
     from sweeps.store import Store
@@ -143,7 +142,7 @@ def test_edited_spec_extends_the_sweep(tmp_path):
     assert len(Store(out).finished_ints()) == 32
     # a changed content hash (another base arch field) is recomputed, not reused
     other = dict(FAKE, base={"arch": "gemmini", "set": {"array.freq_mhz": 500}})
-    s4 = run_sweep(sweep_from_dict(other), out, executor=LocalExecutor(1), progress=False)
+    s4 = run_sweep(sweep_from_dict(other, evaluator=sweep_fakesim.evaluate), out, executor=LocalExecutor(1), progress=False)
     assert s4.evaluated == 12 and s4.skipped == 0
 
 
@@ -155,8 +154,8 @@ def test_grid_above_the_limit_is_refused_with_a_suggestion():
                             "array.freq_mhz": {"start": 100, "stop": 1000, "num": 100},
                             "pe.precision_mode": ["fixed", "bit_fusion"]})
     with pytest.raises(InputError, match=f"200,000,000 design points, more than the limit of {MAX_GRID_POINTS:,}.*random"):
-        sweep_from_dict(huge)
-    assert sweep_from_dict(dict(huge, strategy={"kind": "random", "n": 10})).grid_size() == 200_000_000
+        sweep_from_dict(huge, evaluator=sweep_fakesim.evaluate)
+    assert sweep_from_dict(dict(huge, strategy={"kind": "random", "n": 10}), evaluator=sweep_fakesim.evaluate).grid_size() == 200_000_000
 
 
 def test_fidelity_column_is_fidelity_or_nan(swept):

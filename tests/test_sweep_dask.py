@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import sweep_fakesim
 import yaml
 
 from sweeps.executors import LocalExecutor
@@ -21,6 +22,7 @@ from sweeps.store import Store, load
 pytest.importorskip("distributed")
 
 TESTS = Path(__file__).resolve().parent
+PLUGINS = TESTS / "plugins"  # declares the tasim.evaluators entry point "fakesim"
 SPEC = {
     "name": "fake-dask",
     "base": {"arch": "gemmini"},
@@ -29,7 +31,6 @@ SPEC = {
     "workloads": {"models": ["tiny", "small"], "seq_lens": [128, 256]},
     "recipes": ["w8a8"],
     "objectives": {"latency_s": "min", "energy_pj": "min"},
-    "evaluator": "sweep_fakesim:evaluate",
 }
 
 
@@ -42,7 +43,7 @@ def canonical(df: pd.DataFrame) -> pd.DataFrame:
 def test_dask_worker_killed_mid_run_matches_local(tmp_path, monkeypatch):
     from distributed import Client, LocalCluster
 
-    monkeypatch.setenv("PYTHONPATH", f"{TESTS}{os.pathsep}{os.environ.get('PYTHONPATH', '')}")
+    monkeypatch.setenv("PYTHONPATH", f"{TESTS}{os.pathsep}{PLUGINS}{os.pathsep}{os.environ.get('PYTHONPATH', '')}")
     monkeypatch.setenv("TASIM_FAKESIM_SLEEP_S", "0.02")
     spec_path = tmp_path / "spec.yaml"
     spec_path.write_text(yaml.safe_dump(SPEC))
@@ -53,7 +54,7 @@ def test_dask_worker_killed_mid_run_matches_local(tmp_path, monkeypatch):
         pids = client.run(os.getpid)
         assert all(addr.startswith("tcp://127.0.0.1:") for addr in pids)  # loopback only
         p = subprocess.Popen([sys.executable, "-m", "sweeps.cli", "sweep", str(spec_path), "-o", str(out),
-                              "--scheduler", cluster.scheduler_address, "--no-report", "--quiet"],
+                              "--scheduler", cluster.scheduler_address, "--no-report", "--quiet", "--evaluator", "fakesim"],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         deadline = time.time() + 120
         while time.time() < deadline and p.poll() is None:  # wait until workers have delivered batches
@@ -65,12 +66,12 @@ def test_dask_worker_killed_mid_run_matches_local(tmp_path, monkeypatch):
         os.kill(victim, signal.SIGKILL)
         stdout, stderr = p.communicate(timeout=300)
     assert p.returncode == 0, stderr
-    n = sweep_from_dict(SPEC).grid_size()
+    n = sweep_from_dict(SPEC, evaluator=sweep_fakesim.evaluate).grid_size()
     assert 0 < done_before < n, f"the kill must land mid-run ({done_before} of {n} done)"
     assert "on dask" in stdout
     got = load(out)
     monkeypatch.setenv("TASIM_FAKESIM_SLEEP_S", "0")
-    run_sweep(sweep_from_dict(SPEC), tmp_path / "local", executor=LocalExecutor(1), progress=False)
+    run_sweep(sweep_from_dict(SPEC, evaluator=sweep_fakesim.evaluate), tmp_path / "local", executor=LocalExecutor(1), progress=False)
     ref = load(tmp_path / "local")
     assert got[got["row"] == "total"]["point_id"].is_unique and (got["row"] == "total").sum() == n
     pd.testing.assert_frame_equal(canonical(got), canonical(ref), check_dtype=False)

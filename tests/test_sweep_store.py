@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+import sweep_fakesim
 import yaml
 
 from sweeps.executors import LocalExecutor
@@ -21,6 +22,7 @@ from sweeps.spec import sweep_from_dict
 from sweeps.store import Store, load
 
 TESTS = Path(__file__).resolve().parent
+PLUGINS = TESTS / "plugins"  # declares the tasim.evaluators entry point "fakesim"
 
 FAKE_SPEC = {
     "name": "fake",
@@ -30,7 +32,6 @@ FAKE_SPEC = {
     "workloads": {"models": ["tiny", "small"], "seq_lens": [128, 256]},
     "recipes": ["fp16", "w8a8"],
     "objectives": {"latency_s": "min", "energy_pj": "min"},
-    "evaluator": "sweep_fakesim:evaluate",
 }
 KEY = ["point_id", "row", "op_kind"]
 
@@ -43,14 +44,14 @@ def canonical(df: pd.DataFrame) -> pd.DataFrame:
 
 def reference(tmp_path: Path) -> pd.DataFrame:
     out = tmp_path / "ref"
-    run_sweep(sweep_from_dict(FAKE_SPEC), out, executor=LocalExecutor(1), progress=False)
+    run_sweep(sweep_from_dict(FAKE_SPEC, evaluator=sweep_fakesim.evaluate), out, executor=LocalExecutor(1), progress=False)
     return load(out)
 
 
 def test_failing_points_are_recorded(tmp_path):
     df = reference(tmp_path)
     tot = df[df["row"] == "total"]
-    sweep = sweep_from_dict(FAKE_SPEC)
+    sweep = sweep_from_dict(FAKE_SPEC, evaluator=sweep_fakesim.evaluate)
     assert len(tot) == sweep.grid_size() == 6 * 5 * 2 * 2 * 2 * 2
     err = tot[tot["status"] == "error"]
     # rows=13 raises for model 'tiny': 5 cols x 2 modes x 2 seq x 2 recipes
@@ -62,8 +63,8 @@ def test_failing_points_are_recorded(tmp_path):
 
 def test_resume_skips_finished_points(tmp_path):
     out = tmp_path / "r"
-    s1 = run_sweep(sweep_from_dict(FAKE_SPEC), out, executor=LocalExecutor(1), progress=False)
-    s2 = run_sweep(sweep_from_dict(FAKE_SPEC), out, executor=LocalExecutor(1), progress=False)
+    s1 = run_sweep(sweep_from_dict(FAKE_SPEC, evaluator=sweep_fakesim.evaluate), out, executor=LocalExecutor(1), progress=False)
+    s2 = run_sweep(sweep_from_dict(FAKE_SPEC, evaluator=sweep_fakesim.evaluate), out, executor=LocalExecutor(1), progress=False)
     assert s1.evaluated == s1.planned and s2.evaluated == 0 and s2.skipped == s1.planned
 
 
@@ -100,12 +101,12 @@ def test_sigkill_at_random_moments_then_resume_equals_uninterrupted(tmp_path):
     spec_path = tmp_path / "fake.yaml"
     spec_path.write_text(yaml.safe_dump(FAKE_SPEC))
     out = tmp_path / "killed"
-    env = dict(os.environ, PYTHONPATH=f"{TESTS}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
+    env = dict(os.environ, PYTHONPATH=f"{TESTS}{os.pathsep}{PLUGINS}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
                TASIM_FAKESIM_SLEEP_S="0.01")
     cmd = [sys.executable, "-m", "sweeps.cli", "sweep", str(spec_path), "-o", str(out), "--workers", "2",
-           "--no-report", "--quiet"]
+           "--no-report", "--quiet", "--evaluator", "fakesim"]
     rng = np.random.default_rng(2024)
-    n_total = sweep_from_dict(FAKE_SPEC).grid_size()
+    n_total = sweep_from_dict(FAKE_SPEC, evaluator=sweep_fakesim.evaluate).grid_size()
     kills = 0
     progress: list[int] = []
     for extra in rng.uniform(0.0, 0.6, size=4):
@@ -128,7 +129,7 @@ def test_sigkill_at_random_moments_then_resume_equals_uninterrupted(tmp_path):
     assert r.returncode == 0, r.stderr
     got = load(out)
     tot = got[got["row"] == "total"]
-    assert tot["point_id"].is_unique and len(tot) == sweep_from_dict(FAKE_SPEC).grid_size()
+    assert tot["point_id"].is_unique and len(tot) == sweep_from_dict(FAKE_SPEC, evaluator=sweep_fakesim.evaluate).grid_size()
     pd.testing.assert_frame_equal(canonical(got), canonical(ref), check_dtype=False)
 
 

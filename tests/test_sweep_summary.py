@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import sweep_fakesim
 
 import sweeps
 from sweeps.executors import LocalExecutor
@@ -22,14 +23,13 @@ SPEC = {
     "workloads": {"models": ["tiny", "small"], "seq_lens": [128, 256]}, "recipes": ["fp16", "w8a8"],
     "objectives": {"latency_s": "min", "energy_pj": "min", "area_mm2": "min"},
     "constraints": ["area_mm2 <= 10"],
-    "evaluator": "sweep_fakesim:evaluate",
 }
 
 
 def test_streaming_summary_equals_full_table(tmp_path, monkeypatch):
     monkeypatch.setattr(Store, "compact", lambda self, *a, **k: None)  # keep the many small parts
     out = tmp_path / "s"
-    run_sweep(sweep_from_dict(SPEC), out, executor=LocalExecutor(1), progress=False, target_task_s=0.0,
+    run_sweep(sweep_from_dict(SPEC, evaluator=sweep_fakesim.evaluate), out, executor=LocalExecutor(1), progress=False, target_task_s=0.0,
               min_task_s=0.0)  # many small parts
     store = Store(out, create=False)
     assert len(store.part_files()) > 1

@@ -40,6 +40,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "replaces the spec's models and files")
     p.add_argument("--no-report", action="store_true", help="skip plots, report and explorer page")
     p.add_argument("--no-explorer", action="store_true", help="skip the interactive explorer page")
+    p.add_argument("--evaluator", metavar="NAME", default=None,
+                   help="replace the simulator by an installed evaluator plugin (entry-point group tasim.evaluators); "
+                        "specs never name code")
     add_force_arg(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
@@ -51,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     from sweeps.spec import load_sweep
 
     check_output_dir(args.out)
-    sweep = load_sweep(args.spec, workload_files=tuple(args.workload))  # validates everything before any work starts
+    sweep = load_sweep(args.spec, workload_files=tuple(args.workload), evaluator=args.evaluator)  # validates everything before any work starts
     executor = make_executor(args.workers, args.scheduler, args.dask_local)
     try:
         summary = run_sweep(sweep, args.out, executor=executor, engine=args.engine,
