@@ -194,6 +194,8 @@ def _safe_load(text: str) -> Any:
         return loader.construct_document(node)
     except RecursionError:
         raise YamlLimitError(None, None, f"nested too deeply (allowed: <= {YAML_MAX_DEPTH} levels)", None) from None
+    except (ValueError, OverflowError) as exc:  # e.g. an integer of more than 4300 digits
+        raise YamlLimitError(None, None, f"a value cannot be read ({str(exc).split(';')[0]})", None) from None
     finally:
         loader.dispose()
 

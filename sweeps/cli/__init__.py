@@ -69,7 +69,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"tasim: error: argument {show_value(bad)} contains a NUL byte (allowed: text)", file=sys.stderr)
         return 2
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # usage errors (one line, 2) and --help/--version (0): a return code in-process
+        return exc.code if isinstance(exc.code, int) else 2
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
