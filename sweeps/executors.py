@@ -3,8 +3,15 @@
 Both have the same interface: ``start(ctx)`` sends the run's shared context to the workers once,
 ``map_unordered(fn, tasks, ctx)`` yields ``fn(task, ctx)`` results as tasks finish (tasks are consumed
 lazily, a bounded number in flight), and ``close()``. The runner never knows which one it talks to, so a sweep runs unchanged
-from a laptop (``--workers N``) to a cluster (``--scheduler tcp://HOST:PORT``) or a local Dask cluster
-(``--dask-local N``, bound to 127.0.0.1 with the dashboard off: no traffic leaves loopback).
+from a laptop (``--workers N``) to a cluster (``--scheduler tls://HOST:PORT --security FILE``) or a
+local Dask cluster (``--dask-local N``).
+
+``--dask-local`` is private to the sweep: every listener is bound to 127.0.0.1 (no traffic leaves
+loopback), all connections use TLS with temporary credentials made for this run
+(``distributed.security.Security.temporary()``: a fresh CA and key that only this process and its
+workers hold, so no other local process can connect and run code), and the dashboard is off: Dask
+always opens an HTTP listener, which tasim binds to a random loopback port with no routes (every
+request is 404); the workers open none.
 
 A Dask worker that dies mid-task is handled by Dask itself: its tasks are re-run elsewhere
 (``retries`` covers tasks that raise for infrastructure reasons). Simulation errors never reach the
@@ -15,11 +22,15 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from workloads.errors import InputError
+from workloads.errors import InputError, one_line, show_value
+from workloads.schema import from_dict, load_yaml, path_exists, spec_field
 
 _CTX: Any = None  # the run's shared context in a pool worker (set by the initializer, once)
 
@@ -95,8 +106,10 @@ class DaskExecutor:
 
     kind = "dask"
 
-    def __init__(self, address: str | None = None, local_workers: int | None = None) -> None:
+    def __init__(self, address: str | None = None, local_workers: int | None = None,
+                 security_file: str | None = None) -> None:
         try:
+            import dask
             from distributed import Client, LocalCluster
         except ImportError:
             raise InputError("Dask is not installed (pip install tasim[dist])", key="--scheduler") from None
@@ -104,21 +117,36 @@ class DaskExecutor:
         self._ctx: Any = None
         self._ctx_future: Any = None
         if address:
-            if not address.startswith(("tcp://", "tls://", "inproc://", "ucx://")):
-                raise InputError(f"{address!r} is not a scheduler address (allowed: tcp://HOST:PORT)",
-                                 key="--scheduler")
+            if not re.fullmatch(r"(tcp|tls)://[\w.\-\[\]:]{1,200}", address):
+                raise InputError(f"{show_value(address)} is not a scheduler address (allowed: tls://HOST:PORT with "
+                                 "--security FILE, or tcp://HOST:PORT)", key="--scheduler")
+            security = load_security(security_file) if security_file else None
+            if address.startswith("tls://") and security is None:
+                raise InputError("a tls:// scheduler needs credentials (allowed: --security FILE)", key="--security")
             try:
-                self.client = Client(address, timeout="20s")
-            except (OSError, TimeoutError) as exc:
-                raise InputError(f"cannot reach a Dask scheduler at {address} ({exc})".splitlines()[0],
+                self.client = Client(address, timeout="20s", security=security)
+            except (OSError, TimeoutError, ValueError, TypeError) as exc:
+                raise InputError(f"cannot reach a Dask scheduler at {address} ({one_line(str(exc), 200)})",
                                  key="--scheduler") from None
         else:
+            if security_file:
+                raise InputError("--security is for --scheduler (--dask-local makes its own credentials)",
+                                 key="--security")
+            try:
+                from distributed.security import Security
+
+                security = Security.temporary()
+            except ImportError:
+                raise InputError("--dask-local needs the cryptography package for TLS (pip install tasim[dist])",
+                                 key="--dask-local") from None
             n = max(1, local_workers or 2)
-            self._cluster = LocalCluster(
-                n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
-                dashboard_address=None, protocol="tcp://", silence_logs=40,
-            )
-            self.client = Client(self._cluster)
+            with dask.config.set(NO_HTTP_ROUTES):
+                self._cluster = LocalCluster(
+                    n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
+                    dashboard_address="127.0.0.1:0", worker_dashboard_address=None, protocol="tls://",
+                    security=security, silence_logs=40, scheduler_kwargs={"dashboard": False},
+                )
+            self.client = Client(self._cluster, security=security)
         self.address = self.client.scheduler.address
 
     @property
@@ -175,9 +203,46 @@ class DaskExecutor:
             self._cluster.close()
 
 
-def make_executor(workers: int | None = None, scheduler: str | None = None, dask_local: int | None = None) -> Any:
+def make_executor(workers: int | None = None, scheduler: str | None = None, dask_local: int | None = None,
+                  security: str | None = None) -> Any:
     if scheduler and dask_local:
         raise InputError("give --scheduler or --dask-local, not both", key="--dask-local")
+    if security and not scheduler:
+        raise InputError("--security is for --scheduler (allowed: --scheduler ADDR --security FILE)",
+                         key="--security")
     if scheduler or dask_local:
-        return DaskExecutor(scheduler, dask_local)
+        return DaskExecutor(scheduler, dask_local, security)
     return LocalExecutor(workers)
+
+
+# Dask's HTTP listeners serve nothing (the dashboard and the /health, /metrics ... pages are off)
+NO_HTTP_ROUTES = {"distributed.scheduler.http.routes": [], "distributed.worker.http.routes": []}
+
+
+@dataclass(frozen=True)
+class SecuritySpec:
+    """``--security FILE``: the TLS credentials of this client for a ``tls://`` scheduler (PEM files;
+    relative paths are relative to FILE)."""
+
+    ca_file: str = spec_field(doc="the cluster's CA certificate")
+    cert: str = spec_field(doc="this client's certificate")
+    key: str = spec_field("", doc="this client's private key (if not in cert)")
+
+
+def load_security(path: str) -> Any:
+    """A ``distributed.security.Security`` from a validated YAML file (see :class:`SecuritySpec`)."""
+    from distributed.security import Security
+
+    spec = from_dict(SecuritySpec, load_yaml(path), source=path)
+    base = Path(path).parent
+    files = {}
+    for name in ("ca_file", "cert", "key"):
+        value = getattr(spec, name)
+        if not value:
+            continue
+        p = Path(value) if Path(value).is_absolute() else base / value
+        if not path_exists(p) or not p.is_file():
+            raise InputError(f"no such file {show_value(str(p))}", source=path, key=name)
+        files[name] = str(p)
+    return Security(tls_ca_file=files["ca_file"], tls_client_cert=files["cert"],
+                    tls_client_key=files.get("key"), require_encryption=True)

@@ -16,13 +16,13 @@ point can only be dominated by one that comes earlier.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numba
 import numpy as np
 import pandas as pd
 
-from workloads.errors import InputError
+from workloads.errors import InputError, show_value
 
 
 def _to_min(values: np.ndarray, senses: Sequence[str]) -> np.ndarray:
@@ -154,6 +154,7 @@ def pareto_front(
         from simulator.metrics import add_columns
 
         df = add_columns(df, missing)
+    check_numeric_columns(df, objs, key="--objectives")
     cols, senses = list(objs), list(objs.values())
     if by is None or (not isinstance(by, str) and len(by) == 0):
         m = pareto_mask(df[cols].to_numpy(dtype=float), senses)
@@ -161,7 +162,8 @@ def pareto_front(
         keys = [by] if isinstance(by, str) else list(by)
         for b in keys:
             if b not in df.columns:
-                raise InputError(f"unknown column {b!r}", key="--by")
+                raise InputError(f"unknown column {show_value(b)} (allowed: {', '.join(map(str, df.columns))})",
+                                 key="--by")
         m = np.zeros(len(df), dtype=bool)
         codes = df.groupby(keys, sort=False, dropna=False).ngroup().to_numpy()
         order = np.argsort(codes, kind="stable")
@@ -172,6 +174,22 @@ def pareto_front(
     out = df[m]
     sort_cols = ([by] if isinstance(by, str) else list(by or [])) + [cols[0]]
     return out.sort_values(sort_cols, kind="stable")
+
+
+def numeric_columns(df: pd.DataFrame) -> list[str]:
+    """Columns that can be objectives: numbers (not booleans)."""
+    return [str(c) for c in df.columns
+            if pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])]
+
+
+def check_numeric_columns(df: pd.DataFrame, columns: Iterable[str], *, key: str) -> None:
+    """Every column exists and holds numbers; else a one-line error listing the numeric columns."""
+    allowed = numeric_columns(df)
+    for c in columns:
+        if c not in allowed:
+            what = "not a numeric column" if c in df.columns else "unknown column"
+            shown = ", ".join(a for a in allowed if a != "eval_s")
+            raise InputError(f"{show_value(c)} is {what} (allowed: {shown})", key=key)
 
 
 def parse_objectives(objectives: Mapping[str, str] | Sequence[str] | str) -> dict[str, str]:
@@ -190,8 +208,10 @@ def parse_objectives(objectives: Mapping[str, str] | Sequence[str] | str) -> dic
         elif ":" in o:
             o, sense = o.split(":", 1)
             if sense not in ("min", "max"):
-                raise InputError(f"{sense!r} is not allowed (allowed: min, max)", key="--objectives")
-        out[canonical_column(o)] = sense
+                raise InputError(f"{show_value(sense)} is not allowed (allowed: min, max)", key="--objectives")
+        if not o.strip():
+            raise InputError("an empty column name (allowed: COLUMN, COLUMN:max or -COLUMN)", key="--objectives")
+        out[canonical_column(o.strip())] = sense
     if not out:
         raise InputError("no objectives given (e.g. latency_s,energy_pj)", key="--objectives")
     return out

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -38,11 +39,27 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
+
+
+def md_escape(text: Any) -> str:
+    """User text (spec names, descriptions, model and recipe names, error messages) as inert Markdown:
+    one line, HTML-escaped, every Markdown punctuation character backslash-escaped."""
+    t = " ".join(str(text).split())
+    return _MD_SPECIAL.sub(r"\\\1", html.escape(t, quote=False))
+
+
+def md_fence(text: str) -> str:
+    """A fence longer than any backtick run inside ``text`` (so the text cannot close it)."""
+    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    return "`" * max(3, longest + 1)
+
+
 def md_table(df: pd.DataFrame) -> str:
     cols = list(df.columns)
-    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    lines = ["| " + " | ".join(md_escape(c) for c in cols) + " |", "|" + "---|" * len(cols)]
     for _, r in df.iterrows():
-        lines.append("| " + " | ".join(_fmt(r[c]) for c in cols) + " |")
+        lines.append("| " + " | ".join(md_escape(_fmt(r[c])) for c in cols) + " |")
     return "\n".join(lines)
 
 
@@ -239,19 +256,24 @@ def write_report(out_dir: str | Path, *, formats: tuple[str, ...] = REPORT_FORMA
     spec_yaml = yaml.safe_dump(meta.get("spec", {}), sort_keys=False, default_flow_style=None)
     n_tot, n_err = a["counts"]["stored"], a["counts"]["failed"]
     objs_txt = ", ".join(f"{k} ({v})" for k, v in a["objectives"].items())
-    summary = [
-        f"- design points stored: **{n_tot:,}** ({n_err} failed), feasible under the constraints: "
-        f"**{a['counts']['feasible']:,}**, on the Pareto front: **{len(a['front']):,}**",
-        f"- objectives: {objs_txt}",
-        f"- constraints: {', '.join(meta.get('constraints', [])) or 'none'}",
-        f"- strategy: {meta.get('strategy', {}).get('kind', 'grid')}, engine: {meta.get('engine', '')}, "
-        f"base accelerator: {meta.get('base_arch', '')}, tasim {meta.get('tasim_version', '')}",
-    ]
-    summary.append(f"- front: the {front_description(a)}; figures name their own fronts (a 2-D panel shows "
-                   "the front of its pair of objectives)")
     note = published_note(meta)
-    if note:
-        summary.append(f"- {note}")
+
+    def summary_lines(esc: Any) -> list[str]:  # esc: how text from specs and results is made inert
+        lines = [
+            f"design points stored: **{n_tot:,}** ({n_err} failed), feasible under the constraints: "
+            f"**{a['counts']['feasible']:,}**, on the Pareto front: **{len(a['front']):,}**",
+            f"objectives: {esc(objs_txt)}",
+            f"constraints: {esc(', '.join(map(str, meta.get('constraints', []))) or 'none')}",
+            f"strategy: {esc(meta.get('strategy', {}).get('kind', 'grid'))}, engine: {esc(meta.get('engine', ''))}, "
+            f"base accelerator: {esc(meta.get('base_arch', ''))}, tasim {esc(meta.get('tasim_version', ''))}",
+            f"front: the {esc(front_description(a))}; figures name their own fronts (a 2-D panel shows "
+            "the front of its pair of objectives)",
+        ]
+        if note:
+            lines.append(esc(note))
+        return lines
+
+    summary = ["- " + s for s in summary_lines(md_escape)]
     best_rows = []
     for col, sense, r in a["best"]:
         from simulator.metrics import get
@@ -268,8 +290,8 @@ def write_report(out_dir: str | Path, *, formats: tuple[str, ...] = REPORT_FORMA
     errs = a["errors"][[c for c in ("point_id", "model", "recipe", "error") if c in a["errors"]]].head(10) \
         if n_err else None
 
-    md = [f"# Sweep report: {meta.get('name', out.name)}", "", meta.get("spec", {}).get("description", ""), "",
-          "## Summary", "", *summary, ""]
+    md = [f"# Sweep report: {md_escape(meta.get('name', out.name))}", "",
+          md_escape(meta.get("spec", {}).get("description", "")), "", "## Summary", "", *summary, ""]
     md += ["## Best point per objective", "", md_table(best_df) if len(best_df) else "(no feasible points)", ""]
     for key, title in (("pareto", "Pareto front"), ("matrix", "Pairwise objectives"),
                        ("parallel", "Parallel coordinates of the objectives"),
@@ -278,11 +300,13 @@ def write_report(out_dir: str | Path, *, formats: tuple[str, ...] = REPORT_FORMA
         if key in figs:
             md += [f"## {title}", "", f"![{title}]({figs[key].name})", ""]
     md += [f"## Pareto front ({len(a['front'])} points{', sampled' if len(a['front']) > MAX_TABLE_ROWS else ''})",
-           "", f"The {front_description(a)}; values in display units (front.csv holds every front point).", "",
+           "", f"The {md_escape(front_description(a))}; values in display units (front.csv holds every front point).",
+           "",
            md_table(table) if len(table) else "(empty)", ""]
     if errs is not None:
         md += ["## Failed design points", "", md_table(errs), ""]
-    md += ["## Spec", "", "```yaml", spec_yaml.rstrip(), "```", ""]
+    fence = md_fence(spec_yaml)
+    md += ["## Spec", "", f"{fence}yaml", spec_yaml.rstrip(), fence, ""]
     (out / "report.md").write_text("\n".join(md))
 
     def img(p: Path) -> str:
@@ -294,7 +318,7 @@ def write_report(out_dir: str | Path, *, formats: tuple[str, ...] = REPORT_FORMA
          "img{max-width:100%}pre{background:#f6f6f6;padding:1em;overflow:auto}</style></head><body>",
          f"<h1>Sweep report: {html.escape(meta.get('name', out.name))}</h1>",
          f"<p>{html.escape(meta.get('spec', {}).get('description', ''))}</p><h2>Summary</h2><ul>"]
-    h += [f"<li>{html.escape(s[2:]).replace('**', '')}</li>" for s in summary]
+    h += [f"<li>{s.replace('**', '')}</li>" for s in summary_lines(lambda t: html.escape(str(t)))]
     h += ["</ul><h2>Best point per objective</h2>", _html_table(best_df)]
     for key, title in (("pareto", "Pareto front"), ("matrix", "Pairwise objectives"),
                        ("parallel", "Parallel coordinates of the objectives"),

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,19 +36,80 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from workloads.errors import InputError
+from workloads.errors import InputError, one_line
 
 PARTS = "parts"
 POINTS = "points.npy"  # sorted uint64 ids of the design points of the last completed run's spec
 META_SUPERSEDES = b"tasim_supersedes"
 COMPACT_ROWS = 4_000_000  # rows per merged file
 SMALL_PART_ROWS = 20_000  # parts below this are merged at the end of a run
+QUARANTINE = "quarantine"
+# columns every part has, with their Arrow type family; a part without them is foreign
+REQUIRED_STRING_COLUMNS = ("point_id", "row", "status")
+# columns whose type is fixed when present (a foreign part would silently turn ints into floats or numbers into text)
+INTEGER_COLUMNS = ("seq_len", "batch", "new_tokens")
+STRING_COLUMNS = ("model", "phase", "recipe", "op_kind", "error", "engine", "arch")
+_WARNED: set[str] = set()
+
+
+def warn(message: str) -> None:
+    """One line on stderr, once per process and message (bad files are named, the command goes on)."""
+    if message not in _WARNED:
+        _WARNED.add(message)
+        print(f"tasim: warning: {one_line(message, 400)}", file=sys.stderr)
+
+
+def check_part_schema(schema: pa.Schema) -> str | None:
+    """Why a part's schema is not one tasim writes (None if it is)."""
+    for c in REQUIRED_STRING_COLUMNS:
+        i = schema.get_field_index(c)
+        if i < 0:
+            return f"no {c!r} column"
+        if not (pa.types.is_string(schema.field(i).type) or pa.types.is_large_string(schema.field(i).type)):
+            return f"column {c!r} is {schema.field(i).type}, not text"
+    for c in INTEGER_COLUMNS:
+        i = schema.get_field_index(c)
+        if i >= 0 and not (pa.types.is_integer(schema.field(i).type) or pa.types.is_null(schema.field(i).type)):
+            return f"column {c!r} is {schema.field(i).type}, not an integer"
+    for c in STRING_COLUMNS:
+        i = schema.get_field_index(c)
+        t = schema.field(i).type if i >= 0 else None
+        if t is not None and not (pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_null(t)):
+            return f"column {c!r} is {t}, not text"
+    for f in schema:
+        if f.name not in REQUIRED_STRING_COLUMNS + INTEGER_COLUMNS + STRING_COLUMNS and not (
+                pa.types.is_integer(f.type) or pa.types.is_floating(f.type) or pa.types.is_boolean(f.type)
+                or pa.types.is_string(f.type) or pa.types.is_large_string(f.type) or pa.types.is_null(f.type)):
+            return f"column {f.name!r} has type {f.type}"
+    return None
+
+
+def _str_list(v: Any) -> bool:
+    return isinstance(v, list) and all(isinstance(x, str) for x in v)
+
+
+# sweep.json fields the readers use, with their shape
+META_FIELDS: dict[str, Any] = {
+    "name": lambda v: isinstance(v, str),
+    "spec": lambda v: isinstance(v, dict),
+    "strategy": lambda v: isinstance(v, dict),
+    "objectives": lambda v: isinstance(v, dict) and all(isinstance(k, str) and s in ("min", "max")
+                                                        for k, s in v.items()),
+    "constraints": _str_list,
+    "axis_columns": _str_list,
+    "base_arch": lambda v: isinstance(v, str),
+    "engine": lambda v: isinstance(v, str),
+}
 
 
 class Store:
     def __init__(self, directory: str | Path, *, create: bool = True) -> None:
         self.dir = Path(directory)
         self.parts_dir = self.dir / PARTS
+        self.writable = create  # a writing store quarantines bad parts; a reading one skips them with a warning
+        self._bad: set[str] = set()
+        if create and self.dir.exists() and not self.dir.is_dir():
+            raise InputError("is a file (allowed: a results folder)", source=str(self.dir))
         if create:
             self.parts_dir.mkdir(parents=True, exist_ok=True)
         elif not self.parts_dir.is_dir():
@@ -66,15 +128,68 @@ class Store:
     def _superseded(self) -> set[str]:
         out: set[str] = set()
         for f in sorted(self.parts_dir.glob("compact-*.parquet")):
-            meta = pq.read_schema(f).metadata or {}
+            schema = self._schema(f)
+            meta = (schema.metadata or {}) if schema is not None else {}
             if META_SUPERSEDES in meta:
-                out.update(json.loads(meta[META_SUPERSEDES]))
+                try:
+                    names = json.loads(meta[META_SUPERSEDES])
+                except ValueError:
+                    names = None
+                if not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
+                    self._reject(f, "its list of superseded parts is not readable")
+                    continue
+                out.update(names)
         return out
 
     def part_files(self) -> list[Path]:
         superseded = self._superseded()
         files = sorted(self.parts_dir.glob("part-*.parquet")) + sorted(self.parts_dir.glob("compact-*.parquet"))
-        return [f for f in files if f.name not in superseded]
+        return [f for f in files if f.name not in superseded and f.name not in self._bad and f.is_file()
+                and self._schema(f) is not None]
+
+    # ---- bad parts ---------------------------------------------------------------------------------
+    def _schema(self, f: Path) -> pa.Schema | None:
+        """The part's schema, or None after rejecting an unreadable or foreign part."""
+        if f.name in self._bad:
+            return None
+        try:
+            schema = pq.read_schema(f)
+        except Exception as exc:  # noqa: BLE001 - ArrowInvalid, OSError, ...: any unreadable file
+            self._reject(f, f"unreadable ({type(exc).__name__}: {one_line(str(exc), 120)})")
+            return None
+        why = check_part_schema(schema)
+        if why is not None:
+            self._reject(f, f"not a tasim results part ({why})")
+            return None
+        return schema
+
+    def _read(self, f: Path, columns: list[str] | None = None) -> pa.Table | None:
+        if self._schema(f) is None:
+            return None
+        try:
+            return pq.read_table(f, columns=columns)
+        except Exception as exc:  # noqa: BLE001 - a truncated body behind a readable footer
+            self._reject(f, f"unreadable ({type(exc).__name__}: {one_line(str(exc), 120)})")
+            return None
+
+    def _reject(self, f: Path, why: str, *, what: str = "its design points will be simulated again") -> None:
+        """A writing store moves a bad part to quarantine/ (its points are simulated again); a reading
+        store skips it. Either way one warning line names the file."""
+        self._bad.add(f.name)
+        if self.writable:
+            qdir = self.dir / QUARANTINE
+            try:
+                qdir.mkdir(exist_ok=True)
+                target = qdir / f.name
+                if target.exists():
+                    target = qdir / f"{f.stem}-{uuid.uuid4().hex[:8]}{f.suffix}"
+                os.replace(f, target)
+            except OSError as exc:
+                warn(f"{f}: {why}; could not move it aside ({exc.strerror}); skipped")
+                return
+            warn(f"{f}: {why}; moved to {target}; {what}")
+        else:
+            warn(f"{f}: {why}; skipped (a resumed `tasim sweep` moves it to {QUARANTINE}/ and re-simulates its points)")
 
     def _atomic_write_table(self, table: pa.Table, name: str) -> Path:
         final = self.parts_dir / name
@@ -125,6 +240,7 @@ class Store:
             groups[-1].append(f)
             rows += n
         for files in groups:
+            files = [f for f in files if self._read(f) is not None]  # a bad part is rejected, never merged
             if len(files) < 2:
                 continue
             schema = unify([pq.read_schema(f) for f in files])
@@ -153,8 +269,26 @@ class Store:
         os.replace(tmp, self.dir / "sweep.json")
 
     def read_meta(self) -> dict[str, Any]:
+        """The run metadata; a malformed sweep.json is named in a warning (and moved aside by a writing
+        store) and treated as absent."""
         p = self.dir / "sweep.json"
-        return json.loads(p.read_text()) if p.exists() else {}
+        if not p.exists():
+            return {}
+        try:
+            meta = json.loads(p.read_bytes().decode("utf-8"))
+            if not isinstance(meta, dict):
+                raise ValueError(f"a JSON {type(meta).__name__}, not an object")
+            bad = [k for k, ok in META_FIELDS.items() if k in meta and not ok(meta[k])]
+            if bad:
+                raise ValueError(f"field {bad[0]!r} has the wrong type")
+            return meta
+        except (OSError, ValueError) as exc:
+            why = f"unreadable ({type(exc).__name__}: {one_line(str(exc), 120)})"
+            if self.writable:
+                self._reject(p, why, what="it is written anew")
+            else:
+                warn(f"{p}: {why}; ignored (spec objectives and constraints unknown)")
+            return {}
 
     # ---- reading ---------------------------------------------------------------------------------
     def finished_ids(self) -> set[str]:
@@ -203,16 +337,37 @@ class Store:
 
         keep = self.current_ints() if current else None
         want = None if point_ids is None else pa.array(sorted(set(point_ids)), pa.string())
+        seen = np.zeros(0, dtype=np.uint64)  # points of earlier parts: a copied part is read once
         for f in self.part_files():
             try:
                 names = pq.read_schema(f).names
             except FileNotFoundError:  # removed by a compaction running meanwhile
                 continue
+            except Exception as exc:  # noqa: BLE001 - any unreadable file
+                self._reject(f, f"unreadable ({type(exc).__name__}: {one_line(str(exc), 120)})")
+                continue
             cols = None if columns is None else [c for c in dict.fromkeys(columns) if c in names]
             need = set(cols or names) | {"row", "status", "point_id"}
             read_cols = None if cols is None else [c for c in names if c in need]
             filters = [("row", "==", "total")] if totals else None
-            t = pq.read_table(f, columns=read_cols, filters=filters)
+            try:
+                t = pq.read_table(f, columns=read_cols, filters=filters)
+            except FileNotFoundError:
+                continue
+            except Exception as exc:  # noqa: BLE001 - a truncated body behind a readable footer
+                self._reject(f, f"unreadable ({type(exc).__name__}: {one_line(str(exc), 120)})")
+                continue
+            if t.num_rows and (t.column("point_id").null_count or t.column("row").null_count):
+                self._reject(f, "not a tasim results part (empty point_id or row values)")
+                continue
+            if t.num_rows:
+                ints = pid_to_int(t.column("point_id"))
+                if seen.size:
+                    dup = _member(ints, seen)
+                    if dup.any():
+                        t, ints = t.filter(pa.array(~dup)), ints[~dup]
+                is_total = t.column("row").to_numpy(zero_copy_only=False) == "total"
+                seen = np.union1d(seen, ints[is_total])
             if ok_only and "status" in t.column_names:
                 t = t.filter(pc.equal(t.column("status"), "ok"))
             if keep is not None and t.num_rows:

@@ -19,7 +19,10 @@ GEMM = ["gemm", "--arch", "edge-32", "--m", "64", "--n", "64", "--k", "64"]
 
 
 def run(capsys, *argv):
-    rc = main(list(argv))
+    try:
+        rc = main(list(argv))
+    except SystemExit as exc:  # argparse usage errors
+        rc = exc.code
     out, err = capsys.readouterr()
     return rc, out, err
 

@@ -58,6 +58,25 @@ def _os_error_line(exc: OSError) -> str:
     return f"{one_line(str(name), 160)}: {why}" if name else why
 
 
+# options whose value may start with '-' (``--objectives -latency_s`` maximises): joined as OPT=VALUE
+DASH_VALUE_OPTIONS = ("--objectives", "--x", "--y")
+
+
+def _attach_dash_values(argv: list[str]) -> list[str]:
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        if a in DASH_VALUE_OPTIONS and i + 1 < len(argv) and argv[i + 1].startswith("-") \
+                and not argv[i + 1].startswith("--") and len(argv[i + 1]) > 1:
+            out.append(f"{a}={argv[i + 1]}")
+            i += 2
+            continue
+        out.append(a)
+        i += 1
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command. Exit status: 0 done; 2 bad input (one line on stderr: file, key, value, what is
     allowed; also unusable output paths); 1 a fault of the environment (disk full, read-only file
@@ -68,11 +87,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if bad is not None:
         print(f"tasim: error: argument {show_value(bad)} contains a NUL byte (allowed: text)", file=sys.stderr)
         return 2
+    argv = _attach_dash_values(argv)
     parser = build_parser()
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:  # usage errors (one line, 2) and --help/--version (0): a return code in-process
-        return exc.code if isinstance(exc.code, int) else 2
+    args = parser.parse_args(argv)  # usage errors: one line, SystemExit(2) (argparse's convention)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2

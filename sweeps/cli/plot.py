@@ -58,14 +58,14 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from sweeps import plots
-    from sweeps.pareto import pareto_front, parse_objectives
+    from sweeps.pareto import check_numeric_columns, pareto_front, parse_objectives
     from sweeps.report import _color_axis, analyse, usable_objectives, with_metrics, write_report
-    from workloads.errors import InputError
+    from workloads.errors import InputError, show_value
 
     formats = tuple(f".{f.strip().lstrip('.')}" for f in args.formats.split(",") if f.strip())
     bad = [f for f in formats if f not in (".png", ".svg", ".pdf")]
     if bad or not formats:
-        raise InputError(f"{args.formats!r} (allowed: a comma-separated list of png, svg, pdf)", key="--formats")
+        raise InputError(f"{show_value(args.formats)} (allowed: a comma-separated list of png, svg, pdf)", key="--formats")
     if args.kind == "report":
         paths = write_report(args.dir, formats=formats)
         print(f"wrote {paths['html']} and {paths['md']}")
@@ -75,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
     df = a["feasible"]
     if args.model:
         if args.model not in set(df["model"]):
-            raise InputError(f"{args.model!r} is not in this sweep (allowed: {', '.join(sorted(set(df['model'])))})",
+            raise InputError(f"{show_value(args.model)} is not in this sweep (allowed: {', '.join(sorted(set(df['model'])))})",
                              key="--model")
         df = df[df["model"] == args.model]
     if len(df) == 0:
@@ -86,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
     objs = usable_objectives(df, wanted)
     color = args.color or _color_axis(meta, df)
     if color is not None and color not in df.columns:
-        raise InputError(f"unknown column {color!r} (allowed: {plots.SHAPE}, recipe, model, "
+        raise InputError(f"unknown column {show_value(color)} (allowed: {plots.SHAPE}, recipe, model, "
                          f"{', '.join(meta.get('axis_columns', []))})", key="--color")
     stem = Path(args.out) if args.out else Path(args.dir) / args.kind
     check_output_file(f"{stem}.png", "-o")
@@ -95,31 +95,41 @@ def run(args: argparse.Namespace) -> int:
         names = list(objs)
         x = parse_objectives(args.x) if args.x else {names[0]: objs[names[0]]}
         y = parse_objectives(args.y) if args.y else {names[1]: objs[names[1]]} if len(names) > 1 else {"energy_pj": "min"}
+        if len(x) != 1 or len(y) != 1:
+            raise InputError("give one column each (allowed: --x COLUMN[:max] --y COLUMN[:max])", key="--x")
+        check_numeric_columns(df, [*x, *y], key="--x/--y")
+        if set(x) == set(y):
+            raise InputError(f"--x and --y are both {show_value(next(iter(x)))} (allowed: two different columns)",
+                             key="--y")
         out = plots.plot_pareto(df, {**x, **y}, stem, color_by=color, formats=formats)
-    elif args.kind == "matrix":
+    elif args.kind in ("matrix", "parallel"):
         o = parse_objectives(args.objectives) if args.objectives else objs
-        out = plots.plot_matrix(df, o, stem, color_by=color, by=by, formats=formats)
-    elif args.kind == "parallel":
-        o = parse_objectives(args.objectives) if args.objectives else objs
-        out = plots.plot_parallel(df, o, stem, color_by=color, by=by, formats=formats)
+        check_numeric_columns(df, o, key="--objectives")
+        if len(o) < 2:
+            raise InputError(f"a {args.kind} plot needs at least two columns (allowed: --objectives A,B[,C...])",
+                             key="--objectives")
+        draw = plots.plot_matrix if args.kind == "matrix" else plots.plot_parallel
+        out = draw(df, o, stem, color_by=color, by=by, formats=formats)
     elif args.kind == "breakdown":
         if args.points:
             ids = [p.strip() for p in args.points.split(",")]
+            unknown = [i for i in ids if i not in set(df["point_id"])]
+            if unknown:
+                raise InputError(f"{show_value(unknown[0])} is not a design point of this sweep (allowed: point_id "
+                                 "values of `tasim pareto DIR --csv`)", key="--points")
         else:
             front = pareto_front(df, objs, by="model" if df["model"].nunique() > 1 else None)
             ids = front.sort_values(next(iter(objs)))["point_id"].tolist()[:12]
         out = plots.plot_breakdown(store.read(None, point_ids=ids).to_pandas(), ids, stem, mode=args.mode,
                                    formats=formats)
     elif args.kind == "heatmap":
-        if args.value not in df.columns:
-            raise InputError(f"unknown column {args.value!r}", key="--value")
+        check_numeric_columns(df, [args.value], key="--value")
         sense = objs.get(args.value, "max" if args.value in ("utilization", "tops_per_w", "tokens_per_s") else "min")
         out = plots.plot_heatmap(df, stem, value=args.value, sense=sense, formats=formats)
     else:
         q = args.quality or ("accuracy_published" if "accuracy_published" in df and df["accuracy_published"].notna().any()
                              else "fidelity_minilm")
-        if q not in df.columns:
-            raise InputError(f"unknown column {q!r}", key="--quality")
+        check_numeric_columns(df, [q], key="--quality")
         out = plots.plot_accuracy(df, stem, quality=q, formats=formats)
     print("wrote " + " and ".join(str(p) for p in out))
     return 0

@@ -23,7 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
             "  tasim sweep sweeps/specs/llm-decode.yaml -o results/decode --workers 2\n"
             "  tasim sweep my.yaml -o results/big --dask-local 4\n"
             "  tasim sweep quickstart --workload minilm-traced.yaml -o results/minilm\n"
-            "  tasim sweep my.yaml -o results/big --scheduler tcp://127.0.0.1:8786"
+            "  tasim sweep my.yaml -o results/big --scheduler tls://127.0.0.1:8786 --security creds.yaml"
         ),
         formatter_class=helpfmt(),
     )
@@ -31,9 +31,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--out", required=True, metavar="DIR", type=output_path, help="results directory (created; resumed if present)")
     p.add_argument("--workers", type=positive_int, default=None, help="local worker processes (default: all cores)")
     g = p.add_mutually_exclusive_group()
-    g.add_argument("--scheduler", metavar="ADDR", help="run on a Dask scheduler, e.g. tcp://127.0.0.1:8786")
+    g.add_argument("--scheduler", metavar="ADDR",
+                   help="run on a Dask scheduler: tls://HOST:PORT with --security FILE (or an unauthenticated tcp://)")
     g.add_argument("--dask-local", type=positive_int, metavar="N",
-                   help="start a Dask LocalCluster of N workers on 127.0.0.1 and run on it")
+                   help="start a private Dask LocalCluster of N workers on 127.0.0.1 (TLS with temporary "
+                        "credentials, no dashboard) and run on it")
+    p.add_argument("--security", metavar="FILE", default=None,
+                   help="with --scheduler: YAML naming PEM files ca_file, cert[, key] of this client")
     p.add_argument("--engine", choices=["analytical", "cycle"], default=None, help="override the spec's engine")
     p.add_argument("--workload", action="append", default=[], metavar="FILE",
                    help="workload file (traced/saved YAML, CSV, JSON, SCALE-Sim topology, model YAML), repeatable: "
@@ -55,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
 
     check_output_dir(args.out)
     sweep = load_sweep(args.spec, workload_files=tuple(args.workload), evaluator=args.evaluator)  # validates everything before any work starts
-    executor = make_executor(args.workers, args.scheduler, args.dask_local)
+    executor = make_executor(args.workers, args.scheduler, args.dask_local, args.security)
     try:
         summary = run_sweep(sweep, args.out, executor=executor, engine=args.engine,
                             progress=False if args.quiet else None)
