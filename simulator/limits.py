@@ -81,8 +81,10 @@ def check_cycle_work(total_cycles: Iterable[float] | float, *, what: str = "the 
 
 def scalesim_layer_bytes(layer: Any) -> float:
     """Bytes of the largest temporary array the SCALE-Sim path builds for a layer (masks, index grids)."""
-    fmap = float(layer.ifmap_h) * layer.ifmap_w * max(1, layer.channels)  # bool mask of the input
-    pairs = float(layer.gemm_m) * layer.gemm_k  # (pixel x window element) validity, bool + int64 index pairs
+    gemm_rows = layer.filter_h == 1 and layer.filter_w == layer.ifmap_w and layer.channels == 1 and layer.stride_h == 1
+    fmap = 0.0 if gemm_rows else float(layer.ifmap_h) * layer.ifmap_w * max(1, layer.channels)  # bool input mask
+    holes = (layer.ifmap_h - layer.filter_h) % layer.stride_h or (layer.ifmap_w - layer.filter_w) % layer.stride_w
+    pairs = float(layer.gemm_m) * layer.gemm_k if holes else 0.0  # (pixel x element) validity + int64 indices
     return max(fmap, 17.0 * pairs, 8.0 * layer.gemm_k)
 
 

@@ -21,8 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from workloads.errors import InputError
-from workloads.schema import read_text
+from workloads.errors import InputError, show_value
+from workloads.schema import INT_LIMIT, read_text
 
 INPUT_TYPES = ("conv", "gemm")
 GEMM_HEADER = "Layer, M, N, K,"
@@ -93,11 +93,12 @@ def _fields(row: str) -> list[str]:
 
 def _int(text: str, *, source: str, key: str, lo: int = 1) -> int:
     try:
-        value = int(text)
+        value = int(text) if len(text) < 40 else None
     except ValueError:
-        raise InputError(f"{text!r} is not allowed (allowed: an integer >= {lo})", source=source, key=key) from None
-    if value < lo:
-        raise InputError(f"{text!r} is not allowed (allowed: an integer >= {lo})", source=source, key=key)
+        value = None
+    if value is None or not lo <= value <= INT_LIMIT:
+        raise InputError(f"{show_value(text)} is not allowed (allowed: an integer >= {lo} and <= {INT_LIMIT})",
+                         source=source, key=key)
     return value
 
 

@@ -20,8 +20,8 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from workloads.errors import InputError
-from workloads.schema import read_text
+from workloads.errors import InputError, show_value
+from workloads.schema import INT_LIMIT, read_text
 
 DATAFLOWS = ("os", "ws", "is")
 SPARSE_REPS = ("ellpack_block", "csr", "csc")
@@ -112,18 +112,18 @@ class _Reader:
         return self.cp.get(section, key, raw=True).strip()
 
     def _err(self, section: str, key: str, value: str, allowed: str) -> InputError:
-        return InputError(f"{value!r} is not allowed (allowed: {allowed})", source=self.source, key=f"[{section}] {key}")
+        return InputError(f"{show_value(value)} is not allowed (allowed: {allowed})", source=self.source, key=f"[{section}] {key}")
 
     def integer(self, section: str, key: str, default: int, *, lo: int = 1) -> int:
         text = self.raw(section, key)
         if text is None:
             return default
         try:
-            value = int(text)
+            value = int(text) if len(text) < 40 else None
         except ValueError:
-            raise self._err(section, key, text, f"an integer >= {lo}") from None
-        if value < lo:
-            raise self._err(section, key, text, f"an integer >= {lo}")
+            value = None
+        if value is None or not lo <= value <= INT_LIMIT:
+            raise self._err(section, key, text, f"an integer >= {lo} and <= {INT_LIMIT}")
         return value
 
     def boolean(self, section: str, key: str, default: bool, *, strict_true_false: bool = False) -> bool:
@@ -179,35 +179,38 @@ def parse_cfg_text(text: str, *, source: str = "<cfg>") -> ScaleSimConfig:
     run_name = r.raw("general", "run_name")
     if run_name is not None:
         run_name = run_name.strip().strip('"').strip()
-        if not run_name or "/" in run_name or "\\" in run_name or run_name in (".", ".."):
-            raise InputError(f"{run_name!r} is not allowed (allowed: a non-empty name without path separators)",
-                             source=source, key="[general] run_name")
+        if (not run_name or "/" in run_name or "\\" in run_name or run_name in (".", "..")
+                or not run_name.isprintable() or len(run_name.encode()) > 200):
+            raise InputError(f"{show_value(run_name)} is not allowed (allowed: a non-empty printable name of at most "
+                             "200 bytes without path separators)", source=source, key="[general] run_name")
 
     mode = r.choice(rp, "InterfaceBandwidth", d.bandwidth_mode, BANDWIDTH_MODES, fold_case=False)
     bandwidths: tuple[int, ...] = ()
-    if mode == "USER":
-        text = r.raw(ap, "Bandwidth")
-        if text is None:
-            raise InputError("missing (required when [run_presets] InterfaceBandwidth = USER)",
-                             source=source, key=f"[{ap}] Bandwidth")
+    text = r.raw(ap, "Bandwidth")
+    if text is None and mode == "USER":
+        raise InputError("missing (required when [run_presets] InterfaceBandwidth = USER)",
+                         source=source, key=f"[{ap}] Bandwidth")
+    if text is not None:  # validated even where the mode ignores it (a typo is still a typo)
         try:
-            bandwidths = tuple(int(x.strip()) for x in text.split(","))
+            values = tuple(int(x.strip()) for x in text.split(","))
         except ValueError:
-            bandwidths = ()
-        if not bandwidths or min(bandwidths) < 1:
-            raise InputError(f"{text!r} is not allowed (allowed: comma-separated integers >= 1, words/cycle)",
-                             source=source, key=f"[{ap}] Bandwidth")
+            values = ()
+        if not values or min(values) < 1 or max(values) > INT_LIMIT:
+            raise InputError(f"{show_value(text)} is not allowed (allowed: comma-separated integers from 1 to "
+                             f"{INT_LIMIT}, words/cycle)", source=source, key=f"[{ap}] Bandwidth")
+        bandwidths = values if mode == "USER" else ()
     if r.boolean(rp, "UseRamulatorTrace", False, strict_true_false=True):
         raise InputError("'True' is not supported by tasim (allowed: False)", source=source,
                          key=f"[{rp}] UseRamulatorTrace")
 
     sparsity_support = r.boolean(sp, "SparsitySupport", False, strict_true_false=True)
-    sparse_rep = ""
-    if sparsity_support:
-        sparse_rep = r.choice(sp, "SparseRep", "ellpack_block", SPARSE_REPS, fold_case=False)
-        if r.boolean(sp, "OptimizedMapping", False, strict_true_false=True):
-            raise InputError("'true' is not supported by tasim (allowed: false)", source=source,
-                             key=f"[{sp}] OptimizedMapping")
+    sparse_rep = r.choice(sp, "SparseRep", "ellpack_block", SPARSE_REPS, fold_case=False)  # checked even if unused
+    optimized = r.boolean(sp, "OptimizedMapping", False, strict_true_false=True)
+    if not sparsity_support:
+        sparse_rep = ""
+    elif optimized:
+        raise InputError("'true' is not supported by tasim (allowed: false)", source=source,
+                         key=f"[{sp}] OptimizedMapping")
 
     topo = r.raw("network_presets", "TopologyCsvLoc") or ""
     cfg = ScaleSimConfig(

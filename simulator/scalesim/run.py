@@ -17,6 +17,7 @@ from typing import Any
 
 from simulator.arch import ArchSpec, arch_from_mapping
 from simulator.gemm import run_gemm
+from simulator.limits import check_scalesim_memory
 from simulator.mapping import map_gemm
 from simulator.scalesim.config import ScaleSimConfig, cfg_arch_mapping, parse_cfg
 from simulator.scalesim.reports import report_texts, write_atomically
@@ -303,6 +304,7 @@ def run_scalesim(
                              key="-t")
         topology_path = cfg.topology_path
     layers = parse_topology(topology_path, input_type)
+    check_scalesim_memory(layers, source=str(topology_path))  # refuse ~TiB masks before allocating them
     if layout_path is not None:
         parse_layout(layout_path)
     if timing not in ("scalesim", "default"):
