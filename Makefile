@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.tasim-installed
 SCALESIM_VENV := .venv-scalesim
 
-.PHONY: demo test lint bench golden clean scalesim-ref browser
+.PHONY: demo test lint bench golden clean scalesim-ref browser fuzz
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,13 @@ test: $(STAMP) scalesim-ref browser
 	$(PY) -m simulator.jitcache
 	$(PY) -m ruff check .
 	$(PY) -m pytest -q -m "slow or not slow" -p no:cacheprovider
+
+# the long fuzz campaign (>= 10,000 generated inputs through the CLI; figures printed at the end)
+FUZZ_REPORT := results/fuzz-report.jsonl
+fuzz: $(STAMP)
+	mkdir -p results && rm -f $(FUZZ_REPORT)
+	TASIM_FUZZ_PROFILE=long TASIM_FUZZ_REPORT=$(FUZZ_REPORT) $(PY) -m pytest -q -p no:cacheprovider tests/fuzz; \
+	  rc=$$?; $(PY) tests/fuzz/summary.py $(FUZZ_REPORT); exit $$rc
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

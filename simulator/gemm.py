@@ -62,6 +62,13 @@ def run_gemm(
     if engine == "cycle":
         from simulator.cycle import simulate_gemms
 
+        if trace_dir is not None:
+            from simulator.limits import check_trace_work
+            from simulator.memory import analyze_gemms
+
+            est = analyze_gemms(m, n, k, arch, a_bytes=a_bytes, b_bytes=b_bytes, out_bytes=out_bytes, timing=timing)
+            check_trace_work(float(est["total_cycles"][0]))
+
         r = simulate_gemms(m, n, k, arch, a_bytes=a_bytes, b_bytes=b_bytes, out_bytes=out_bytes, timing=timing,
                            trace_dir=trace_dir)
     else:

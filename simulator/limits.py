@@ -24,8 +24,9 @@ from typing import Any
 from workloads.errors import InputError
 
 INT64_SAFE = 2**62
-CYCLE_ENGINE_MAX_CYCLES = 2 * 10**8  # ~3 s of the numba cycle loop on one core (about 80 M cycles/s)
-SCALESIM_MAX_BYTES = 2 * 2**30  # 2 GiB of masks per layer
+CYCLE_ENGINE_MAX_CYCLES = 10**8  # ~1.5 s of the numba cycle loop on one core (about 80 M cycles/s)
+TRACE_MAX_CYCLES = 2 * 10**6  # --trace writes a CSV line per cycle and port: ~100 MB at this limit
+SCALESIM_MAX_BYTES = 512 * 2**20  # masks per layer (~1 s to fill at this size)
 
 _FORCE: contextvars.ContextVar[bool] = contextvars.ContextVar("tasim_force_limits", default=False)
 
@@ -77,6 +78,14 @@ def check_cycle_work(total_cycles: Iterable[float] | float, *, what: str = "the 
         raise InputError(
             f"{what} would step about {est:.3g} cycles, above the limit of {CYCLE_ENGINE_MAX_CYCLES:.3g} "
             "(allowed: a smaller workload, --engine analytical, or --force to run anyway)", key="--engine")
+
+
+def check_trace_work(total_cycles: float) -> None:
+    """Refuse per-cycle traces above :data:`TRACE_MAX_CYCLES` cycles (unless forced): they are files on disk."""
+    if total_cycles > TRACE_MAX_CYCLES and not is_forced():
+        raise InputError(f"a per-cycle trace of about {total_cycles:.3g} cycles is above the limit of "
+                         f"{TRACE_MAX_CYCLES:.3g} (allowed: a smaller GEMM, or --force to write it anyway)",
+                         key="--trace")
 
 
 def scalesim_layer_bytes(layer: Any) -> float:

