@@ -109,8 +109,16 @@ def check_scalesim_memory(layers: Iterable[Any], *, source: str | None = None) -
                 source=source)
 
 
+# figures every result has: never NaN (derived metrics may be NaN where they do not apply, e.g.
+# energy per token of a prefill, and are written as null in JSON)
+CORE_FIGURES = frozenset({"cycles", "latency_s", "energy_pj", "area_mm2", "macs", "dram_bytes", "utilization",
+                          "compute_cycles", "stall_cycles", "total_cycles", "gemm_cycles", "vector_cycles",
+                          "power_w", "peak_tops", "effective_tops"})
+
+
 def check_finite_totals(totals: dict[str, Any], *, what: str = "result") -> None:
-    """Every numeric figure of a result is finite and non-negative, and utilizations are <= 1.
+    """Every numeric figure of a result is finite (core figures) or NaN (a metric that does not apply),
+    never infinite or negative, and utilizations are <= 1.
 
     A violation is a model bug or an input outside what the model covers; either way nothing
     nonsensical is printed with exit status 0."""
@@ -123,6 +131,8 @@ def check_finite_totals(totals: dict[str, Any], *, what: str = "result") -> None
         fv = float(v)
         if key in ("dram_bytes_per_cycle", "bytes_per_cycle") and fv == math.inf:
             continue  # unlimited bandwidth
+        if math.isnan(fv) and key not in CORE_FIGURES:
+            continue
         if not math.isfinite(fv) or fv < 0 or (key.endswith("utilization") and fv > 1.0 + 1e-9):
             raise InputError(f"{what}: {key} = {fv:.4g} is outside what the model covers "
                              "(inputs too extreme; allowed: finite, non-negative figures, utilization <= 1)")

@@ -228,7 +228,7 @@ class Sweep:
         ``(ArchSpec, WorkloadKey, engine) -> (totals, per-op columns)`` or the name of an installed
         ``tasim.evaluators`` entry point (see :func:`sweeps.evaluate.resolve_evaluator`)."""
         from simulator.arch import ArchSpec, load_arch
-        from sweeps.evaluate import evaluator_id, resolve_evaluator
+        from sweeps.evaluators import evaluator_id, resolve_evaluator
         from workloads.schema import dotted_paths
 
         self.spec = spec

@@ -7,7 +7,7 @@ A case passes when it ends in either
 * exit 2 with exactly one line on stderr that starts with ``tasim`` (bad input, named);
 
 and never with a traceback, an exception escaping ``main``, an "internal error", exit 1, or more than
-:data:`CASE_LIMIT_S` seconds. Every case is recorded (``TASIM_FUZZ_REPORT=FILE`` appends one JSON
+:data:`CASE_LIMIT_S` seconds (a hang). Every case is recorded (``TASIM_FUZZ_REPORT=FILE`` appends one JSON
 line per case) so ``make fuzz`` can print the campaign's figures.
 """
 
@@ -23,7 +23,10 @@ import signal
 import time
 from typing import Any
 
-CASE_LIMIT_S = float(os.environ.get("TASIM_FUZZ_CASE_LIMIT_S", "10"))
+# a case running longer is a hang (the issue's campaign used 20 s); cases above SLOW_S are listed by
+# the summary (first calls compile numba kernels: a few seconds on a loaded 2-core machine)
+CASE_LIMIT_S = float(os.environ.get("TASIM_FUZZ_CASE_LIMIT_S", "20"))
+SLOW_S = 5.0
 _NONFINITE_TEXT = re.compile(r"(?<![\w.])[-+]?(nan|inf|infinity)(?![\w])", re.IGNORECASE)
 # keys whose values may legitimately be negative or above 1 (none so far; kept explicit)
 _SIGNED_KEYS: frozenset[str] = frozenset()
@@ -74,7 +77,7 @@ def run_cli(argv: list[str]) -> dict[str, Any]:
     out, err = io.StringIO(), io.StringIO()
     exc_text = ""
     old = signal.signal(signal.SIGALRM, _alarm)
-    signal.setitimer(signal.ITIMER_REAL, CASE_LIMIT_S * 3)  # a hard stop; judge() uses CASE_LIMIT_S
+    signal.setitimer(signal.ITIMER_REAL, CASE_LIMIT_S * 2)  # a hard stop; judge() uses CASE_LIMIT_S
     t0 = time.perf_counter()
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):

@@ -22,6 +22,9 @@ def main(path: str) -> int:
           f"(median {secs[len(secs) // 2] * 1e3:.0f} ms, max {secs[-1]:.2f} s)" if rows else "no cases")
     for k in sorted(kinds):
         print(f"  {k:<12} {kinds[k]:>6,} cases  exit 0: {rcs[(k, '0')]:>6,}  exit 2: {rcs[(k, '2')]:>6,}")
+    slow = [r for r in rows if r["seconds"] > 5.0]
+    print(f"cases above 5 s: {len(slow)}" + (" (" + "; ".join(f"{r['kind']} {r['seconds']:.1f} s" for r in slow[:8])
+                                             + ")" if slow else ""))
     print("findings: " + (", ".join(f"{c} {n}" for c, n in sorted(findings.items())) or
                           "none (0 tracebacks, 0 hangs, 0 non-finite or out-of-range outputs)"))
     for r in [r for r in rows if r["finding"]][:20]:
