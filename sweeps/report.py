@@ -39,14 +39,23 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
+# Markdown that user text could create: code, emphasis, links/images, HTML, table cells, strike-through;
+# underscores only at word edges (snake_case names stay readable: CommonMark ignores intraword ``_``)
+_MD_SPECIAL = re.compile(r"([\\`*\[\]|~]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9]))")
+_MD_LINE_START = re.compile(r"^(\s*)([#>+\-=]|\d+[.)])")
 
 
-def md_escape(text: Any) -> str:
-    """User text (spec names, descriptions, model and recipe names, error messages) as inert Markdown:
-    one line, HTML-escaped, every Markdown punctuation character backslash-escaped."""
-    t = " ".join(str(text).split())
-    return _MD_SPECIAL.sub(r"\\\1", html.escape(t, quote=False))
+def md_escape(text: Any, *, at_line_start: bool = True) -> str:
+    """User text (spec names, descriptions, objectives, model and recipe names, error messages) as inert
+    Markdown on one line: HTML escaped, markup characters backslash-escaped and, for text that starts a
+    line, no block syntax (heading, quote, list) at its start."""
+    t = _MD_SPECIAL.sub(r"\\\1", html.escape(" ".join(str(text).split()), quote=False))
+
+    def escape_mark(m: re.Match[str]) -> str:  # '1.' -> '1\\.', '#' -> '\\#'
+        mark = m.group(2)
+        return m.group(1) + (mark[:-1] + "\\" + mark[-1] if mark[0].isdigit() else "\\" + mark)
+
+    return _MD_LINE_START.sub(escape_mark, t) if at_line_start else t
 
 
 def md_fence(text: str) -> str:
@@ -57,9 +66,9 @@ def md_fence(text: str) -> str:
 
 def md_table(df: pd.DataFrame) -> str:
     cols = list(df.columns)
-    lines = ["| " + " | ".join(md_escape(c) for c in cols) + " |", "|" + "---|" * len(cols)]
+    lines = ["| " + " | ".join(md_escape(c, at_line_start=False) for c in cols) + " |", "|" + "---|" * len(cols)]
     for _, r in df.iterrows():
-        lines.append("| " + " | ".join(md_escape(_fmt(r[c])) for c in cols) + " |")
+        lines.append("| " + " | ".join(md_escape(_fmt(r[c]), at_line_start=False) for c in cols) + " |")
     return "\n".join(lines)
 
 
@@ -273,7 +282,7 @@ def write_report(out_dir: str | Path, *, formats: tuple[str, ...] = REPORT_FORMA
             lines.append(esc(note))
         return lines
 
-    summary = ["- " + s for s in summary_lines(md_escape)]
+    summary = ["- " + s for s in summary_lines(lambda t: md_escape(t, at_line_start=False))]
     best_rows = []
     for col, sense, r in a["best"]:
         from simulator.metrics import get

@@ -136,6 +136,7 @@ def test_disk_full_during_sweep(tmp_path, monkeypatch, capsys):
     assert rc == 1 and len(err.strip().splitlines()) == 1 and "No space left" in err and "kept" in err
     kept = set(totals(out)["point_id"])
     assert 1 <= len(kept) < 4  # the first batch was written before the disk filled, and is kept
+    monkeypatch.undo()  # space again
     s = sweep_into(out)  # space again: the run resumes, the kept points are not simulated twice
     assert s.skipped == len(kept) and len(totals(out)) == 4
 
@@ -228,7 +229,7 @@ def test_report_escapes_spec_text(tmp_path):
 
     md = write_report(out)["md"].read_text()
     body = md.split("## Spec")[0]  # the spec itself is verbatim inside a code fence
-    assert "<script>" not in body and "](javascript" not in body
+    assert "<script>" not in body and "[x](javascript" not in body and "\\[x\\](javascript" in body
     assert "\\|" in body and "\\*bold\\*" in body
     spec_part = md.split("## Spec")[1]
     fence = spec_part.strip().splitlines()[0]

@@ -140,13 +140,13 @@ def test_long_work_is_visible_estimate_progress_lines_and_engine_note(tmp_path):
 
     buf = io.StringIO()
     spec = dict(FAKE_SPEC, engine="cycle")
-    s = run_sweep(sweep_from_dict(spec), tmp_path / "c", executor=LocalExecutor(1), log=buf, progress_every_s=0.0)
+    s = run_sweep(sweep_from_dict(spec, evaluator=sweep_fakesim.evaluate), tmp_path / "c", executor=LocalExecutor(1), log=buf, progress_every_s=0.0)
     text = buf.getvalue()
-    assert s.evaluated == sweep_from_dict(spec).grid_size()
+    assert s.evaluated == sweep_from_dict(spec, evaluator=sweep_fakesim.evaluate).grid_size()
     assert "more design points at ~" in text and "on local x1: about" in text
     assert "note: on the" in text and "the analytical engine gives the same totals" in text
     assert "points/min" in text and "% )" not in text and " of 480 points (" in text
     quiet = io.StringIO()
-    run_sweep(sweep_from_dict(dict(spec, name="q")), tmp_path / "q", executor=LocalExecutor(1), log=quiet,
+    run_sweep(sweep_from_dict(dict(spec, name="q"), evaluator=sweep_fakesim.evaluate), tmp_path / "q", executor=LocalExecutor(1), log=quiet,
               progress=False)
     assert quiet.getvalue() == ""
