@@ -52,8 +52,10 @@ class MemoryLevelSpec:
 
     name: str = spec_field(doc="level name, unique within the design")
     kind: LevelKind = spec_field("sram", doc="sram (on chip) or the DRAM interface of the last level")
-    capacity_kib: float | None = spec_field(None, gt=0, doc="capacity in KiB (per instance); null: unbounded")
-    capacity_gib: float | None = spec_field(None, gt=0, doc="capacity in GiB (DRAM); alternative to capacity_kib")
+    capacity_kib: float | None = spec_field(None, ge=2**-10, le=2**40,
+                                            doc="capacity in KiB (per instance, 1 B .. 1 PiB); null: unbounded")
+    capacity_gib: float | None = spec_field(None, ge=2**-30, le=2**20,
+                                            doc="capacity in GiB (DRAM); alternative to capacity_kib")
     holds: tuple[Tensor, ...] = spec_field(
         ("ifmap", "filter", "ofmap", "kv"), doc="tensor classes this level may hold (ifmap, filter, ofmap, kv)"
     )
@@ -61,16 +63,16 @@ class MemoryLevelSpec:
         None, ge=0, doc="ifmap, filter, ofmap fractions where this level is the innermost buffer of several "
         "operands (default 0.25, 0.5, 0.25 over the operands it serves)"
     )
-    bandwidth_gbps: float | None = spec_field(None, gt=0, doc="GB/s (1e9 B/s) per port; null: unlimited")
-    bytes_per_cycle: float | None = spec_field(None, gt=0, doc="bytes per array clock per port; alternative")
-    ports: int = spec_field(1, ge=1, doc="independent ports, each with the bandwidth above")
+    bandwidth_gbps: float | None = spec_field(None, ge=1e-6, doc="GB/s (1e9 B/s) per port (>= 1 kB/s); null: unlimited")
+    bytes_per_cycle: float | None = spec_field(None, ge=1e-6, doc="bytes per array clock per port; alternative")
+    ports: int = spec_field(1, ge=1, le=2**16, doc="independent ports, each with the bandwidth above")
     efficiency: float | None = spec_field(
         None, gt=0, le=1, doc="DRAM level: achievable fraction of the peak bandwidth_gbps (None: DRAM_EFFICIENCY of "
         "the kind); not applied to bytes_per_cycle or to SRAM levels")
-    latency_cycles: int = spec_field(0, ge=0, doc="first-byte latency of a request to this level, array cycles")
+    latency_cycles: int = spec_field(0, ge=0, le=10**9, doc="first-byte latency of a request to this level, array cycles")
     double_buffered: bool = spec_field(True, doc="tiles of the next fold load while the current one computes")
     shared: bool = spec_field(False, doc="one instance shared by all arrays (true) or one per array (false)")
-    banks: int = spec_field(1, ge=1, doc="SRAM banks (bank size sets the energy per access)")
+    banks: int = spec_field(1, ge=1, le=2**16, doc="SRAM banks (bank size sets the energy per access)")
     read_pj_per_bit: float | None = spec_field(None, ge=0, doc="read energy per bit; default: size/node model "
                                                "(sram) or the interface's pJ/bit (DRAM)")
     area_mm2: float | None = spec_field(None, ge=0, doc="area of one instance; default: mm^2/MB at the node "
