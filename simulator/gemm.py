@@ -76,9 +76,10 @@ def run_gemm(
 
         r = analyze_gemms(m, n, k, arch, a_bytes=a_bytes, b_bytes=b_bytes, out_bytes=out_bytes, timing=timing)
     elapsed = time.perf_counter() - t0
-    energy = _energy_pj(arch, r, a_bytes=a_bytes, b_bytes=b_bytes, freq_hz=a.freq_mhz * 1e6)
     v = {key: val[0].item() for key, val in r.items()}
     dataflow = DATAFLOW_NAMES[int(v["dataflow"])]  # the chosen one under array.dataflow: auto
+    energy = _energy_pj(arch, r, a_bytes=a_bytes, b_bytes=b_bytes, freq_hz=a.freq_mhz * 1e6,
+                        dataflow=dataflow)
     mp = map_gemm(m, n, k, a.rows, a.cols, dataflow)
     out = {
         "arch": arch.name,
@@ -113,7 +114,8 @@ def run_gemm(
     return out
 
 
-def _energy_pj(arch: ArchSpec, r: dict[str, Any], *, a_bytes: float, b_bytes: float, freq_hz: float) -> dict[str, float]:
+def _energy_pj(arch: ArchSpec, r: dict[str, Any], *, a_bytes: float, b_bytes: float, freq_hz: float,
+               dataflow: str | None = None) -> dict[str, float]:
     """Energy of the GEMM by component, with the coefficients ``simulate`` uses (docs/energy.md): integer
     operands of ``8 * bytes`` bits on the arch's PEs, no sparsity, leakage over the GEMM's latency."""
     import numpy as np
@@ -125,7 +127,8 @@ def _energy_pj(arch: ArchSpec, r: dict[str, Any], *, a_bytes: float, b_bytes: fl
     kind = np.array([KIND_CODE["int"]])
     a_bits = operand_bits(np.array([max(1, round(8 * a_bytes))]), kind, pe)
     b_bits = operand_bits(np.array([max(1, round(8 * b_bytes))]), kind, pe)
-    mac_pj = mac_energy_pj(a_bits, b_bits, KIND_CODE[pe.number_kind], pe, arch.energy, arch.array.dataflow)
+    # the dataflow the GEMM ran with (array.dataflow: auto chooses one per GEMM)
+    mac_pj = mac_energy_pj(a_bits, b_bits, KIND_CODE[pe.number_kind], pe, arch.energy, dataflow or arch.array.dataflow)
     dram = sum(np.asarray(r[k], dtype=np.float64) for k in ("dram_ifmap_read_bytes", "dram_filter_read_bytes",
                                                              "dram_ofmap_read_bytes", "dram_ofmap_write_bytes"))
     e = gemm_energy_pj(arch, r, macs_executed=np.asarray(r["macs"], dtype=np.float64),

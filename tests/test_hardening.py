@@ -219,3 +219,10 @@ def test_yaml_docs_round_trip_for_shipped_archs():
     for name in shipped_names():
         arch = load_arch(name)
         assert yaml.safe_load(yaml.safe_dump(arch.to_dict()))["name"] == arch.name
+
+
+def test_auto_dataflow_gemm_and_energy(capsys):
+    rc, out, err = run(capsys, *GEMM, "--set", "array.dataflow=auto", "--json")
+    assert rc == 0, err
+    r = json.loads(out)
+    assert r["dataflow"] in ("os", "ws", "is") and r["energy_pj"] > 0
