@@ -186,7 +186,7 @@ class EnergySpec:
         1.0, ge=0, doc="energy of a bit-serial MAC / the bit-scaled formula (serial registers, shifts)"
     )
     sram_read_pj_per_bit_coeff: float = spec_field(0.0594, ge=0, doc="pJ/bit = coeff * bank_KB**exponent")
-    sram_read_exponent: float = spec_field(0.473, ge=0)
+    sram_read_exponent: float = spec_field(0.473, ge=0, le=4, doc="SRAM energy ~ bank_KB**exponent (0 .. 4)")
     sram_write_factor: float = spec_field(1.1, ge=0, doc="write energy / read energy")
     sram_max_bank_kib: float = spec_field(
         1024.0, gt=0, doc="largest SRAM macro the fit is used for; bigger buffers are built of such banks"
@@ -209,7 +209,7 @@ class EnergySpec:
     dram_hbm2_pj_per_bit: float = spec_field(3.9, ge=0)
     dram_hbm2e_pj_per_bit: float = spec_field(3.9, ge=0)
     dram_hbm3_pj_per_bit: float = spec_field(3.5, ge=0)
-    node_exponent: float = spec_field(0.567, ge=0, doc="f_E = (node_nm/45)**node_exponent")
+    node_exponent: float = spec_field(0.567, ge=0, le=4, doc="f_E = (node_nm/45)**node_exponent")
     leakage_mw: float | None = spec_field(
         None, ge=0, doc="static (idle) power in mW; None: static_w_per_mm2 x die area (docs/calibration.md)"
     )
@@ -253,7 +253,7 @@ class AreaSpec:
     sram_mm2_per_mb_16nm: float = spec_field(1.6, ge=0)
     sram_mm2_per_mb_7nm: float = spec_field(0.6, ge=0)
     node_exponent: float = spec_field(
-        0.8, ge=0, doc="logic area ~ (node_nm/45)**node_exponent (fitted on NVDLA's 28 and 16 nm synthesis areas, "
+        0.8, ge=0, le=4, doc="logic area ~ (node_nm/45)**node_exponent (fitted on NVDLA's 28 and 16 nm synthesis areas, "
         "which scale 0.6x between the nodes; the ideal 2.0 is far too optimistic)"
     )
     vector_lane_um2: float = spec_field(3000.0, ge=0, doc="one fp16 vector lane at 45 nm")
