@@ -67,7 +67,7 @@ def run_gemm(
             from simulator.memory import analyze_gemms
 
             est = analyze_gemms(m, n, k, arch, a_bytes=a_bytes, b_bytes=b_bytes, out_bytes=out_bytes, timing=timing)
-            check_trace_work(float(est["total_cycles"][0]))
+            check_trace_work(float(est["total_cycles"][0]), arch.array.rows + arch.array.cols)
 
         r = simulate_gemms(m, n, k, arch, a_bytes=a_bytes, b_bytes=b_bytes, out_bytes=out_bytes, timing=timing,
                            trace_dir=trace_dir)

@@ -25,7 +25,7 @@ from workloads.errors import InputError
 
 INT64_SAFE = 2**62
 CYCLE_ENGINE_MAX_CYCLES = 10**8  # ~1.5 s of the numba cycle loop on one core (about 80 M cycles/s)
-TRACE_MAX_CYCLES = 2 * 10**6  # --trace writes a CSV line per cycle and port: ~100 MB at this limit
+TRACE_MAX_VALUES = 2 * 10**7  # --trace writes, per cycle, one address per SRAM port (rows + cols): ~100 MB
 SCALESIM_MAX_BYTES = 512 * 2**20  # masks per layer (~1 s to fill at this size)
 
 _FORCE: contextvars.ContextVar[bool] = contextvars.ContextVar("tasim_force_limits", default=False)
@@ -80,12 +80,14 @@ def check_cycle_work(total_cycles: Iterable[float] | float, *, what: str = "the 
             "(allowed: a smaller workload, --engine analytical, or --force to run anyway)", key="--engine")
 
 
-def check_trace_work(total_cycles: float) -> None:
-    """Refuse per-cycle traces above :data:`TRACE_MAX_CYCLES` cycles (unless forced): they are files on disk."""
-    if total_cycles > TRACE_MAX_CYCLES and not is_forced():
-        raise InputError(f"a per-cycle trace of about {total_cycles:.3g} cycles is above the limit of "
-                         f"{TRACE_MAX_CYCLES:.3g} (allowed: a smaller GEMM, or --force to write it anyway)",
-                         key="--trace")
+def check_trace_work(total_cycles: float, ports: int) -> None:
+    """Refuse per-cycle traces of more than :data:`TRACE_MAX_VALUES` addresses (cycles x SRAM ports)
+    unless forced: they are files on disk and take as long to write."""
+    values = float(total_cycles) * max(1, ports)
+    if values > TRACE_MAX_VALUES and not is_forced():
+        raise InputError(f"a per-cycle trace of about {total_cycles:.3g} cycles x {ports} ports = {values:.3g} "
+                         f"addresses is above the limit of {TRACE_MAX_VALUES:.3g} (allowed: a smaller GEMM or "
+                         "array, or --force to write it anyway)", key="--trace")
 
 
 def scalesim_layer_bytes(layer: Any) -> float:
