@@ -226,3 +226,10 @@ def test_auto_dataflow_gemm_and_energy(capsys):
     assert rc == 0, err
     r = json.loads(out)
     assert r["dataflow"] in ("os", "ws", "is") and r["energy_pj"] > 0
+
+
+def test_recipe_student_sizes_are_bounded(tmp_path, capsys):
+    f = tmp_path / "big.yaml"
+    f.write_text("name: big\ndistill: {layers: 100000}\n")  # built layer by layer: an 18 s case in the fuzz run
+    rc, _, err = run(capsys, "models", "deit-ti", "--seq-len", "8", "--compress", str(f), "--json")
+    assert_one_line_error(rc, err, "distill.layers", "<= 1024")

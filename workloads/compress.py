@@ -94,11 +94,11 @@ class TokenPrunePass:
 @dataclass(frozen=True)
 class DistillPass:
     student: str = spec_field("", doc="zoo model used as the student (overrides the rest)")
-    layers: int = spec_field(0, ge=0, doc="student layers")
+    layers: int = spec_field(0, ge=0, le=1024, doc="student layers (as model configs: <= 1024)")
     layer_ratio: float = spec_field(0.0, ge=0, le=1, doc="student layers as a fraction of the teacher's")
-    hidden: int = spec_field(0, ge=0, doc="student hidden width")
-    ffn: int = spec_field(0, ge=0, doc="student FFN width")
-    heads: int = spec_field(0, ge=0, doc="student heads")
+    hidden: int = spec_field(0, ge=0, le=2**20, doc="student hidden width")
+    ffn: int = spec_field(0, ge=0, le=2**22, doc="student FFN width")
+    heads: int = spec_field(0, ge=0, le=2**14, doc="student heads")
 
 
 @dataclass(frozen=True)
