@@ -233,3 +233,20 @@ def test_recipe_student_sizes_are_bounded(tmp_path, capsys):
     f.write_text("name: big\ndistill: {layers: 100000}\n")  # built layer by layer: an 18 s case in the fuzz run
     rc, _, err = run(capsys, "models", "deit-ti", "--seq-len", "8", "--compress", str(f), "--json")
     assert_one_line_error(rc, err, "distill.layers", "<= 1024")
+
+
+@pytest.mark.torch
+def test_hf_config_trace_reads_the_named_file_and_bert_meta_works(tmp_path, capsys):
+    pytest.importorskip("transformers")
+    good = {"model_type": "bert", "hidden_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2,
+            "intermediate_size": 64, "vocab_size": 100, "max_position_embeddings": 64}
+    (tmp_path / "config.json").write_text(json.dumps(good))
+    (tmp_path / "other.json").write_text(json.dumps(dict(good, hidden_size=33)))  # 33 % 2 heads != 0
+    rc, out, err = run(capsys, "trace", str(tmp_path / "config.json"), "--meta", "--seq-len", "8", "--json")
+    assert rc == 0, err  # BERT on the meta device (transformers inspects the mask's values: retried without)
+    assert json.loads(out)["macs"] > 0
+    rc, _, err = run(capsys, "trace", str(tmp_path / "other.json"), "--meta", "--seq-len", "8", "--json")
+    assert_one_line_error(rc, err, "other.json")  # this file, not config.json next to it
+    (tmp_path / "zero.json").write_text(json.dumps(dict(good, hidden_size=0)))
+    rc, _, err = run(capsys, "trace", str(tmp_path / "zero.json"), "--meta", "--seq-len", "8")
+    assert_one_line_error(rc, err, "hidden_size")
