@@ -271,8 +271,8 @@ def dram_peak_gbps(arch: Any) -> float:
     ports = getattr(d, "ports", 1)
     if d.bandwidth_gbps is not None:
         return float(d.bandwidth_gbps) * ports if math.isfinite(d.bandwidth_gbps) else 0.0
-    if d.bytes_per_cycle is not None:
-        return float(d.bytes_per_cycle) * ports * arch.array.freq_mhz * 1e-3
+    if d.bytes_per_cycle is not None:  # .inf (unlimited) as for bandwidth_gbps: no finite peak, no PHY area
+        return float(d.bytes_per_cycle) * ports * arch.array.freq_mhz * 1e-3 if math.isfinite(d.bytes_per_cycle) else 0.0
     return 0.0
 
 
