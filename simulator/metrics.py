@@ -288,8 +288,6 @@ def evaluate(expression: str, values: Mapping[str, Any]) -> Any:
     if canon in values:
         return values[canon]
     m = METRICS.get(canon)
-    if (m is not None and not m.derived) or (m is None and not _is_expression(canon)):
-        return math.nan  # a stored (not derived) column these values lack: not available (no recursion)
     text = m.formula if m is not None and m.derived else canon
     cols = expr_columns(text)
     if canon in cols:  # a stored column (or a plain name) that the values do not hold: nothing derives it
