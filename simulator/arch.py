@@ -175,10 +175,10 @@ class EnergySpec:
     int_mult_8b_pj: float = spec_field(0.2, ge=0, doc="8-bit integer multiply; scales with b_a*b_w/64")
     int_add_32b_pj: float = spec_field(0.1, ge=0, doc="32-bit integer add; scales with acc_bits/32")
     register_pj_per_bit: float = spec_field(0.002, ge=0, doc="pipeline register bit moved per MAC")
-    fp16_mult_pj: float = spec_field(1.1, ge=0)
-    fp16_add_pj: float = spec_field(0.4, ge=0)
-    fp32_mult_pj: float = spec_field(3.7, ge=0)
-    fp32_add_pj: float = spec_field(0.9, ge=0)
+    fp16_mult_pj: float = spec_field(1.1, gt=0)
+    fp16_add_pj: float = spec_field(0.4, gt=0)
+    fp32_mult_pj: float = spec_field(3.7, gt=0)
+    fp32_add_pj: float = spec_field(0.9, gt=0)
     bit_fusion_mac_factor: float = spec_field(
         1.0, ge=0, doc="energy of a fused low-bit MAC / the bit-scaled formula (BitBrick shift-add overhead)"
     )
@@ -221,14 +221,15 @@ class EnergySpec:
 
 @dataclass(frozen=True)
 class AreaSpec:
-    """45 nm reference areas (Horowitz table) and overheads; see docs/energy.md."""
+    """45 nm reference areas (Horowitz table) and overheads; see docs/energy.md. The fp references are > 0:
+    other widths scale from their ratios (log-log)."""
 
     int_mult_8b_um2: float = spec_field(282.0, ge=0, doc="scales with b_a*b_w/64")
     int_add_32b_um2: float = spec_field(137.0, ge=0, doc="scales with acc_bits/32")
-    fp16_mult_um2: float = spec_field(1640.0, ge=0)
-    fp32_mult_um2: float = spec_field(7700.0, ge=0)
-    fp16_add_um2: float = spec_field(1360.0, ge=0)
-    fp32_add_um2: float = spec_field(4184.0, ge=0)
+    fp16_mult_um2: float = spec_field(1640.0, gt=0)
+    fp32_mult_um2: float = spec_field(7700.0, gt=0)
+    fp16_add_um2: float = spec_field(1360.0, gt=0)
+    fp32_add_um2: float = spec_field(4184.0, gt=0)
     array_overhead: float = spec_field(
         3.9, ge=1, doc="wiring, clock tree, placement density and operand/accumulator datapath around each PE "
         "(multiplies arithmetic + register area; fitted on NVDLA, docs/calibration.md)"
