@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from sweeps.spec import MAX_GRID_POINTS  # noqa: F401  (re-exported: the grid limit)
+from workloads.schema import deep_copy
 
 _SENTINEL_RE = re.compile(r'"\\u0000(\d+)\\u0000"')
 
@@ -146,7 +147,7 @@ class Plan:
         # pid templates: one per workload; placeholders numbered by (dim, leaf)
         leaves = [(d, j, path) for d, dim in enumerate(self.dims) for j, (path, _) in enumerate(dim[0])]
         base = sweep.base_arch_dict
-        arch_t = _deep_copy(base)
+        arch_t = deep_copy(base)
         for s, (_, _, path) in enumerate(leaves):
             _set_leaf(arch_t, path, f"\x00{s}\x00")
         self._leaf_dim = [(d, j) for d, j, _ in leaves]
@@ -212,12 +213,6 @@ class Plan:
                     k += 1
 
 
-def _deep_copy(d: Any) -> Any:
-    if isinstance(d, dict):
-        return {k: _deep_copy(v) for k, v in d.items()}
-    if isinstance(d, list):
-        return [_deep_copy(v) for v in d]
-    return d
 
 
 def random_indices(total: int, n: int, seed: int) -> np.ndarray:

@@ -102,24 +102,6 @@ def check_part_schema(schema: pa.Schema) -> str | None:
     return None
 
 
-def _str_list(v: Any) -> bool:
-    return isinstance(v, list) and all(isinstance(x, str) for x in v)
-
-
-# sweep.json fields the readers use, with their shape
-META_FIELDS: dict[str, Any] = {
-    "name": lambda v: isinstance(v, str),
-    "spec": lambda v: isinstance(v, dict),
-    "strategy": lambda v: isinstance(v, dict),
-    "objectives": lambda v: isinstance(v, dict) and all(isinstance(k, str) and s in ("min", "max")
-                                                        for k, s in v.items()),
-    "constraints": _str_list,
-    "axis_columns": _str_list,
-    "base_arch": lambda v: isinstance(v, str),
-    "engine": lambda v: isinstance(v, str),
-}
-
-
 class Store:
     def __init__(self, directory: str | Path, *, create: bool = True) -> None:
         self.dir = Path(directory)

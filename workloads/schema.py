@@ -443,7 +443,7 @@ def apply_override(cls: type, data: dict, path: str, value: Any, *, source: str 
     """
     parts = path.split(".")
     tp: Any = cls
-    out = _deep_copy(data) if data else {}
+    out = deep_copy(data) if data else {}
     node = out
     i = 0
     while i < len(parts):
@@ -481,11 +481,12 @@ def apply_override(cls: type, data: dict, path: str, value: Any, *, source: str 
     return out
 
 
-def _deep_copy(d: Any) -> Any:
+def deep_copy(d: Any) -> Any:
+    """A copy of nested dicts and lists (leaves shared: they are immutable scalars and strings)."""
     if isinstance(d, dict):
-        return {k: _deep_copy(v) for k, v in d.items()}
+        return {k: deep_copy(v) for k, v in d.items()}
     if isinstance(d, list):
-        return [_deep_copy(v) for v in d]
+        return [deep_copy(v) for v in d]
     return d
 
 
