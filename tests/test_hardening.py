@@ -145,6 +145,23 @@ def test_unwritable_outputs(tmp_path, capsys, out):
     assert list(tmp_path.iterdir()) == []  # nothing half-written
 
 
+# the same output checks on every command that writes a file (file-valued options)
+FILE_WRITERS = {
+    "compare": ["compare", "edge-32", "gemmini", "--model", "tinybert-4", "--seq-len", "16", "-o"],
+    "models": ["models", "tinybert-4", "--save"],
+    "trace": ["trace", "tinybert-4", "--out"],
+}
+
+
+@pytest.mark.parametrize("command", sorted(FILE_WRITERS))
+@pytest.mark.parametrize("out", ["", "/nonexistent-dir/x.png", "{tmp}", "{tmp}/" + "x" * 300 + ".png"])
+def test_unwritable_outputs_on_every_file_writer(tmp_path, capsys, command, out):
+    argv = [a.format(tmp=tmp_path) for a in FILE_WRITERS[command]] + [out.format(tmp=tmp_path)]
+    rc, _, err = run(capsys, *argv)
+    assert_one_line_error(rc, err)
+    assert list(tmp_path.iterdir()) == []  # nothing half-written
+
+
 def test_long_and_nul_names(capsys):
     rc, _, err = run(capsys, "archs", "a" * 300)
     assert_one_line_error(rc, err)
