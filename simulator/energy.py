@@ -15,6 +15,8 @@ Components (the keys of every breakdown, in this order): ``mac``, ``sram_ifmap``
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from simulator.arch import ArchSpec
@@ -36,6 +38,9 @@ def dram_pj_per_bit(arch: ArchSpec) -> float:
     if arch.hierarchy.dram.read_pj_per_bit is not None:
         return float(arch.hierarchy.dram.read_pj_per_bit)
     return float(getattr(arch.energy, f"dram_{arch.dram_kind}_pj_per_bit"))
+
+
+_dram_pj_per_bit = dram_pj_per_bit
 
 
 def sram_node_factor(bank_kib: float, arch: ArchSpec) -> float:
@@ -95,14 +100,19 @@ def gemm_energy_pj(
     a_bits: np.ndarray,
     b_bits: np.ndarray,
     dram_bytes: np.ndarray,
+    read_pj_per_bit: tuple[Any, Any, Any] | None = None,
+    dram_pj_per_bit: float | None = None,
 ) -> dict[str, np.ndarray]:
     """Energy of one instance of each GEMM row, per component (pJ arrays).
 
     ``res`` is the engine answer (SRAM access counts in elements of the streamed K_eff grid, DRAM bytes);
     ``a_bits``/``b_bits`` are bits per such element (packing and compression folded in);
-    ``mac_pj`` the node-scaled, gated energy per executed MAC.
+    ``mac_pj`` the node-scaled, gated energy per executed MAC. ``read_pj_per_bit`` (ifmap, filter, ofmap:
+    numbers or arrays broadcasting over the rows, e.g. one per design of a group) and ``dram_pj_per_bit``
+    default to the arch's :func:`buffer_read_pj_per_bit` and :func:`dram_pj_per_bit`.
     """
-    e_if, e_fil, e_of = buffer_read_pj_per_bit(arch)
+    e_if, e_fil, e_of = buffer_read_pj_per_bit(arch) if read_pj_per_bit is None else read_pj_per_bit
+    e_dram = _dram_pj_per_bit(arch) if dram_pj_per_bit is None else dram_pj_per_bit
     wf = arch.energy.sram_write_factor
     acc = arch.pe.acc_bits
     fill_a = res["dram_ifmap_read_bytes"] * 8.0
@@ -113,7 +123,7 @@ def gemm_energy_pj(
         "sram_ifmap": (res["sram_ifmap_reads"] * a_bits + fill_a * wf) * e_if,
         "sram_filter": (res["sram_filter_reads"] * b_bits + fill_b * wf) * e_fil,
         "sram_ofmap": (res["sram_ofmap_writes"] * acc * wf + of_reads * acc) * e_of,
-        "dram": dram_bytes * 8.0 * dram_pj_per_bit(arch),
+        "dram": dram_bytes * 8.0 * e_dram,
     }
 
 

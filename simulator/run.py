@@ -26,7 +26,6 @@ Pipeline (docs/precision_sparsity.md, docs/vector.md, docs/energy.md):
 
 from __future__ import annotations
 
-import math
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -38,7 +37,16 @@ import numpy as np
 from simulator.arch import ArchSpec
 from simulator.area import area_breakdown_mm2
 from simulator.dataflows import NAMES as DATAFLOW_NAMES
-from simulator.energy import COMPONENTS, gemm_energy_pj, level_read_pj_per_bit, node_factor, static_power_w
+from simulator.energy import (
+    COMPONENTS,
+    buffer_read_pj_per_bit,
+    dram_pj_per_bit,
+    gemm_energy_pj,
+    level_read_pj_per_bit,
+    node_factor,
+    static_power_w,
+)
+from simulator.group import DesignGroup, finite_or_zero
 from simulator.limits import check_finite_totals
 from simulator.mapping import cheapest, take
 from simulator.memory import timing_code
@@ -64,6 +72,7 @@ _OP_COLUMNS = ("op", "kind", "op_type", "layer", "phase", "count", "macs", "cycl
                "energy_pj") + tuple(f"energy_{c}_pj" for c in COMPONENTS) + (
     "dram_bytes", "spill_bytes", "utilization", "dataflow", "array_split")
 _TEXT_COLUMNS = ("op", "kind", "op_type", "phase", "dataflow", "array_split")
+_NUMERIC_COLUMNS = tuple(c for c in _OP_COLUMNS if c not in _TEXT_COLUMNS)
 
 
 # ---- workload preparation (arch-independent, cached per workload object) ----------------------------
@@ -93,6 +102,36 @@ class _Prepared:
     start_row: np.ndarray  # first engine row of each record
     grows: np.ndarray  # bool per record: one row per step (else one row for all steps)
     trans: Transitions | None = None  # execution-order transitions (built on first use)
+
+    def positions(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(GEMM record of each GEMM op, vector record of each vector op, their positions in workload order)."""
+        o = self.order
+        return (np.array([i for t, i in o if t == "g"], dtype=np.int64), np.array([i for t, i in o if t == "v"], dtype=np.int64),
+                np.array([j for j, (t, _) in enumerate(o) if t == "g"], dtype=np.int64),
+                np.array([j for j, (t, _) in enumerate(o) if t == "v"], dtype=np.int64))
+
+    def _op(self, t: str, i: int) -> Any:
+        return self.gemms[i] if t == "g" else self.vops[i]
+
+    def layer_count(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per op in workload order: its layer, and its instances (count x batch for a GEMM x steps)."""
+        ops = [(t, self._op(t, i)) for t, i in self.order]
+        return (np.array([op.layer for _, op in ops], dtype=np.int64),
+                np.array([op.count * (op.batch if t == "g" else 1) * op.steps for t, op in ops], dtype=np.int64))
+
+    def text_columns(self) -> tuple[list[str], list[str], list[str], list[str]]:
+        """Per op in workload order: name, kind, op type (gemm / vector), phase."""
+        ops = [(t, self._op(t, i)) for t, i in self.order]
+        return ([op.name for _, op in ops], [op.kind for _, op in ops],
+                ["gemm" if t == "g" else "vector" for t, _ in ops], [op.phase for _, op in ops])
+
+    @property
+    def is_gemm_op(self) -> np.ndarray:
+        return np.array([t == "g" for t, _ in self.order], dtype=bool)
+
+    @property
+    def op_phase(self) -> np.ndarray:
+        return np.array([self._op(t, i).phase for t, i in self.order], dtype=object)
 
     def transitions(self) -> Transitions:
         if self.trans is None:
@@ -242,19 +281,36 @@ def _py(v: Any) -> Any:
 # ---- simulate ---------------------------------------------------------------------------------------
 
 
-def _cross_op_saved(prep: _Prepared, arch: ArchSpec, res: dict[str, np.ndarray], per_iter_row: np.ndarray,
+def _cross_op_saved(prep: _Prepared, grp: DesignGroup, res: dict[str, np.ndarray], per_iter_row: np.ndarray,
                     inv_a: np.ndarray, inv_b: np.ndarray, lat: np.ndarray) -> np.ndarray:
-    """Per record: cycles saved by loading the next GEMM's first tiles during the previous GEMM
-    (``buffers.cross_op_prefetch``, :mod:`simulator.schedule`); zeros when it does not apply."""
+    """Per design and record: cycles saved by loading the next GEMM's first tiles during the previous
+    GEMM (``buffers.cross_op_prefetch``, :mod:`simulator.schedule`); zeros where it does not apply. Rows
+    are ``(D, R)``; the transitions of every design that has a finite link are offset into one call."""
+    arch = grp.arch
     ng = len(prep.gemms)
+    n_d, n_r = inv_a.shape
+    out = np.zeros((n_d, ng))
     if (not arch.buffers.cross_op_prefetch or not arch.hierarchy.double_buffered
-            or not (np.any(inv_a > 0) or np.any(inv_b > 0)) or any(key not in res for key in CROSS_OP_KEYS)):
-        return np.zeros(ng)
+            or any(key not in res for key in CROSS_OP_KEYS)):
+        return out
+    ds = np.flatnonzero(np.any(inv_a > 0, axis=1) | np.any(inv_b > 0, axis=1))
+    if not ds.size:
+        return out
     r = prep.rec
     weight_row = np.array([x.b_is_weight for x in prep.gemms], dtype=bool)[r]
-    saved_row = cross_op_saved_cycles(res, prep.transitions(), per_iter_row, weight_row, prep.b_fresh, inv_a,
-                                      inv_b, lat)
-    return np.bincount(r, weights=saved_row, minlength=ng)
+    tr = prep.transitions()
+    nd = ds.size
+    sub = {key: np.asarray(res[key])[ds].reshape(-1) for key in CROSS_OP_KEYS}
+    if nd > 1:
+        off = (np.arange(nd) * n_r)[:, None]
+        tr = Transitions((tr.prev_row[None, :] + off).reshape(-1), (tr.cur_row[None, :] + off).reshape(-1),
+                         np.tile(tr.times, nd), np.tile(tr.self_iters, nd))
+    saved_row = cross_op_saved_cycles(sub, tr, per_iter_row[ds].reshape(-1), np.tile(weight_row, nd),
+                                      np.tile(prep.b_fresh, nd), inv_a[ds].reshape(-1), inv_b[ds].reshape(-1),
+                                      lat[ds].reshape(-1))
+    rec = (np.arange(nd)[:, None] * ng + r[None, :]).reshape(-1)
+    out[ds] = np.bincount(rec, weights=saved_row, minlength=nd * ng).reshape(nd, ng)
+    return out
 
 
 def _vector_live_bytes(vops: list[VectorOp]) -> np.ndarray:
@@ -268,103 +324,165 @@ def _vector_live_bytes(vops: list[VectorOp]) -> np.ndarray:
 SPLITS: tuple[str, ...] = ("-", "columns", "heads")
 
 
-def _onchip_link_pj(arch: ArchSpec, src: np.ndarray, nbytes: np.ndarray) -> np.ndarray:
-    """Energy of moving ``nbytes`` per row over links from on-chip levels (``src >= 0``): reads there."""
-    out = np.zeros(src.size)
-    for code in np.unique(src):
+def _level_read_table(grp: DesignGroup) -> np.ndarray:
+    """``(D, levels)`` read energy per bit of every level of every design (``energy.level_read_pj_per_bit``)."""
+    n_lv = len(grp.hier.levels)
+    rows = grp.per_value(grp.capacity_numbers, lambda a: tuple(level_read_pj_per_bit(a, i) for i in range(n_lv)))
+    return np.array(rows, dtype=np.float64).reshape(grp.n, n_lv)
+
+
+def _onchip_link_pj(table: np.ndarray, src: np.ndarray, nbytes: np.ndarray) -> np.ndarray:
+    """Energy of moving ``nbytes`` per row over links from on-chip levels (``src >= 0``): reads there
+    (``table``: per design and level, pJ per bit; rows ``(D, R)``)."""
+    out = np.zeros(src.shape)
+    on_chip = src >= 0
+    if not on_chip.any():
+        return out
+    for code in np.unique(src[on_chip]):
         if code >= 0:
             sel = src == code
-            out[sel] = nbytes[sel] * 8.0 * level_read_pj_per_bit(arch, int(code))
+            out[sel] = nbytes[sel] * 8.0 * np.broadcast_to(table[:, int(code)][:, None], src.shape)[sel]
     return out
 
 
-def _links(arch: ArchSpec, src: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(1 / bytes per cycle, latency) of each row's link from source code ``src`` (residency codes)."""
-    hier = arch.hierarchy
-    inv = np.zeros(src.size)
-    lat = np.zeros(src.size)
-    for code in np.unique(src):
-        if code == IN_PLACE:
-            continue
-        i = len(hier.levels) - 1 if code == DRAM else int(code)
-        bpc = hier.per_array_bpc(i)
-        if math.isfinite(bpc):
-            sel = src == code
-            inv[sel] = 1.0 / bpc
-            lat[sel] = hier.levels[i].latency_cycles
-    return inv, lat
+def _links(grp: DesignGroup, src: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(1 / bytes per cycle, latency) of each row's link from source code ``src`` (residency codes; rows
+    ``(D, R)``; a shared level's bandwidth is divided among the arrays)."""
+    last = len(grp.hier.levels) - 1
+    inv_tab = finite_or_zero(grp.level_bpc)
+    lat_tab = np.where(np.isfinite(grp.level_bpc), grp.level_latency, 0.0)
+    lvl = np.where(src == DRAM, last, np.maximum(src, 0))
+    d = np.arange(src.shape[0])[:, None]
+    moving = src != IN_PLACE
+    return np.where(moving, inv_tab[d, lvl], 0.0), np.where(moving, lat_tab[d, lvl], 0.0)
 
 
-def _simulate_columns(w: Workload, arch: ArchSpec, engine: str,
-                      notes: dict[str, Any] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Totals and per-op columns; ``notes`` (if given) receives the memory facts of docs/memory.md 8c:
-    ``kv_on_chip``, ``dram_need_bytes`` (weights + KV cache), ``dram_capacity_bytes``, ``dram_fits``."""
-    notes = {} if notes is None else notes
+@dataclass
+class GroupColumns:
+    """The simulator's answer for every design of a group: per-op columns ``(D, ops)`` in workload
+    order, per-design totals ``(D,)`` and the memory facts of docs/memory.md 8c."""
+
+    cols: dict[str, np.ndarray]  # numeric per-op columns of _OP_COLUMNS (D, ops)
+    dataflow: np.ndarray  # (D, gemm records) dataflow codes of the chosen mappings
+    array_split: np.ndarray  # (D, gemm records) codes into SPLITS
+    totals: dict[str, np.ndarray]  # scalar totals (D,)
+    breakdown: np.ndarray  # (D, len(COMPONENTS)) energy pJ
+    area: list[dict[str, float]]  # per design: area_breakdown_mm2 (with "total")
+    kv_on_chip: np.ndarray  # (D,) bool
+    dram_need_bytes: np.ndarray  # (D,) weights + KV cache
+    dram_capacity_bytes: np.ndarray  # (D,)
+
+
+def simulate_group(w: Workload, archs: list[ArchSpec] | DesignGroup, engine: str = "analytical") -> GroupColumns:  # noqa: PLR0915
+    """The model (module docstring) for every design of one ``simulator.group.group_key``, as arrays over
+    (design, GEMM row); ``simulate`` is a group of one. Per design, every figure is computed element by
+    element and summed in the order ``simulate`` of that design alone uses, so results do not depend on
+    the other designs of the group."""
+    grp = archs if isinstance(archs, DesignGroup) else DesignGroup(archs)
+    arch = grp.arch
     prep = _prepare(w)
     pe = arch.pe
     cnt = arch.array.count
     fe = node_factor(arch)
+    D = grp.n
     ng, nv = len(prep.gemms), len(prep.vops)
     g: dict[str, np.ndarray] = {}
+    kv_on_chip = np.zeros(D, dtype=bool)
+    dram_need = np.zeros(D)
+    df_codes = np.zeros((D, ng), dtype=np.int64)
+    split_codes = np.zeros((D, ng), dtype=np.int64)
     if ng:
         a_bits = operand_bits(prep.a_bits, prep.a_kind, pe)
         b_bits = operand_bits(prep.b_bits, prep.b_kind, pe)
         o_bits = operand_bits(prep.o_bits, prep.o_kind, pe)
         a_store, b_store, scale_bits_el, deq_cpe = weight_terms(prep, arch)
         p = macs_per_pe_cycle(a_bits, b_bits, pe)
-        sp = sparsity_effects([x.a for x in prep.gemms], [x.b for x in prep.gemms],
-                              [x.b_is_weight for x in prep.gemms], pe, arch.array.rows, [x.kind for x in prep.gemms])
+        # sparsity effects depend on the array's row count only under zero-skip (per distinct value)
+        specs = ([x.a for x in prep.gemms], [x.b for x in prep.gemms], [x.b_is_weight for x in prep.gemms])
+        kinds_g = [x.kind for x in prep.gemms]
+        sps = grp.per_value(grp.sparsity_numbers, lambda a: sparsity_effects(*specs, pe, a.array.rows, kinds_g))
+
+        def per_rec(name: str) -> np.ndarray:
+            return np.stack([np.asarray(getattr(s, name), dtype=np.float64) for s in sps])  # (D, G)
+
+        k_scale, n_scale = per_rec("k_scale"), per_rec("n_scale")
         r = prep.rec
         nr = r.size
         k = prep.k.astype(np.float64)
-        k_eff = np.maximum(np.ceil(k * (sp.k_scale / p)[r] - 1e-9), 1.0).astype(np.int64)
+        k_eff = np.maximum(np.ceil(k * (k_scale / p)[:, r] - 1e-9), 1.0).astype(np.int64)  # (D, R)
         # bytes per streamed (packed / compressed) element, per record: true bytes up to K rounding
-        a_rec = a_store / 8.0 * p / sp.k_scale
-        b_rec = (b_store + scale_bits_el + sp.b_meta_bits) / 8.0 * p * sp.b_store_scale / sp.k_scale
+        a_rec = a_store / 8.0 * p / k_scale
+        b_rec = (b_store + scale_bits_el + per_rec("b_meta_bits")) / 8.0 * p * per_rec("b_store_scale") / k_scale
         o_rec = o_bits / 8.0
-        a_row, b_row, o_row = a_rec[r], b_rec[r], o_rec[r]
+        a_row, b_row, o_row = a_rec[:, r], b_rec[:, r], o_rec[r]
         # convolutions: A moves as its input feature map (implicit im2col): bytes per A element scaled
         # by distinct / im2col elements (docs/memory.md section 8); SRAM reads stay im2col reads
         im2col = np.array([min(x.a_elems, x.m * x.k) / (x.m * x.k) if x.a_elems else 1.0 for x in prep.gemms])[r]
         a_move = a_row * im2col
-        n_full = prep.n if not np.any(sp.n_scale < 1) else np.maximum(
-            np.ceil(prep.n * sp.n_scale[r] - 1e-9), 1).astype(np.int64)
+        n_full = np.broadcast_to(prep.n, (D, nr)) if not np.any(n_scale < 1) else np.maximum(
+            np.ceil(prep.n * n_scale[:, r] - 1e-9), 1).astype(np.int64)
         mf = prep.m.astype(np.float64)
         macs_row = mf * prep.n * k
-        exec_row = macs_row * (sp.k_scale * sp.n_scale)[r]
+        exec_row = macs_row * (k_scale * n_scale)[:, r]
         wts = prep.mult
         bsz = np.array([x.batch for x in prep.gemms], dtype=np.float64)[r]
         # residency between ops (simulator/residency.py): where A, B come from and C goes
         a_prod = mf * k_eff * a_move
         b_prod = k_eff * n_full * b_row
         c_prod = mf * n_full * o_row
-        res_ = residency(prep, arch, a_prod, b_prod, c_prod, _vector_live_bytes(prep.vops))
-        inv_a, lat_a = _links(arch, res_.a_src)
-        inv_b, lat_b = _links(arch, res_.b_src)
-        inv_c, lat_c = _links(arch, res_.c_dst)
+        res_ = residency(prep, grp, a_prod, b_prod, c_prod, _vector_live_bytes(prep.vops))
+        inv_a, lat_a = _links(grp, res_.a_src)
+        inv_b, lat_b = _links(grp, res_.b_src)
+        inv_c, lat_c = _links(grp, res_.c_dst)
         lat = np.maximum(np.maximum(np.where(inv_a > 0, lat_a, 0.0), np.where(inv_b > 0, lat_b, 0.0)),
                          np.where(inv_c > 0, lat_c, 0.0))
         hier = arch.hierarchy
-        caps = hier.inner_caps()
+        caps = grp.inner_caps
         a = arch.array
         timing = timing_code(arch, None)
+        H, W = grp.rows[:, None], grp.cols[:, None]
         # candidate mappings (simulator/mapping.py): every dataflow under `auto`, and with several
         # arrays the heads (independent products) spread over the arrays or each product split by columns
         dfs = list(range(len(DATAFLOW_NAMES))) if a.dataflow == "auto" else [DATAFLOW_NAMES.index(a.dataflow)]
         splits = [0] if cnt == 1 else [1, 2]
         cands = [(d, sp_) for d in dfs for sp_ in splits]
+        shape = (D, nr)
+
+        def flat(x: Any) -> Any:
+            """A (D, R), (D, 1) or (R,) array as one value per flattened (design, row); scalars stay."""
+            x = np.asarray(x)
+            if x.ndim == 0 or x.shape == shape:
+                return x.reshape(-1) if x.ndim else x
+            if x.ndim == 1:
+                return x if D == 1 else np.tile(x, D)
+            if x.shape == (D, 1):
+                return np.repeat(x[:, 0], nr)
+            return np.broadcast_to(x, shape).reshape(-1)
+
+        if D == 1:  # scalars: param_matrix broadcasts them
+            H, W = grp.rows[0], grp.cols[0]
+            caps_a, caps_b, caps_c = caps[0, 0], caps[0, 1], caps[0, 2]
+        else:
+            caps_a, caps_b, caps_c = caps[:, 0:1], caps[:, 1:2], caps[:, 2:3]
         prm = []
         for d, sp_ in cands:
             n_arr = -(-n_full // cnt) if sp_ == 1 else n_full
-            prm.append(param_matrix(m=prep.m, n=n_arr, k=k_eff, h=a.rows, w=a.cols, df=d, timing=timing,
-                                    db=hier.double_buffered, cap_a=caps[0], cap_b=caps[1], cap_c=caps[2], ab=a_move,
-                                    bb=b_row, ob=o_row, inv_a=inv_a, inv_b=inv_b, inv_c=inv_c, lat=lat))
+            prm.append(param_matrix(m=flat(prep.m), n=flat(n_arr), k=flat(k_eff), h=flat(H), w=flat(W), df=d,
+                                    timing=timing, db=hier.double_buffered, cap_a=flat(caps_a),
+                                    cap_b=flat(caps_b), cap_c=flat(caps_c), ab=flat(a_move),
+                                    bb=flat(b_row), ob=flat(o_row), inv_a=flat(inv_a), inv_b=flat(inv_b),
+                                    inv_c=flat(inv_c), lat=flat(lat)))
         allres = _params_engine(engine)(np.concatenate(prm))
-        dram_bpc = hier.dram.bytes_per_cycle
+        dram_bpc = grp.dram_bpc[:, None]
         weight_row = np.array([x.b_is_weight for x in prep.gemms], dtype=bool)[r]
+        e_read = np.array(grp.per_value(grp.capacity_numbers, buffer_read_pj_per_bit),
+                          dtype=np.float64).reshape(D, 3)
+        lv_read = _level_read_table(grp)
+        dram_pj = dram_pj_per_bit(arch)
         per_cand = []
+        n_flat = D * nr
         for c, (d, sp_) in enumerate(cands):
-            rc = {key: val[c * nr:(c + 1) * nr] for key, val in allres.items()}
+            rc = {key: np.asarray(val[c * n_flat:(c + 1) * n_flat]).reshape(shape) for key, val in allres.items()}
             share = float(cnt) if sp_ == 1 else 1.0  # arrays working on one product
             la = np.asarray(rc["dram_ifmap_read_bytes"], dtype=np.float64)
             lb = np.asarray(rc["dram_filter_read_bytes"], dtype=np.float64)
@@ -378,50 +496,62 @@ def _simulate_columns(w: Workload, arch: ArchSpec, engine: str,
             fills = dict(rc, dram_ifmap_read_bytes=np.where(res_.a_src == IN_PLACE, 0.0, la),
                          dram_filter_read_bytes=np.where(res_.b_src == IN_PLACE, 0.0, lb))
             mac_pj = mac_energy_pj(a_bits, b_bits, KIND_CODE[pe.number_kind], pe, arch.energy, DATAFLOW_NAMES[d])
-            mac_pj = mac_pj * sp.mac_gate * fe
-            e = gemm_energy_pj(arch, fills, macs_executed=exec_row, mac_pj=mac_pj[r], a_bits=a_row * 8.0,
-                               b_bits=b_row * 8.0, dram_bytes=dram_row)
+            mac_pj = mac_pj * per_rec("mac_gate") * fe
+            e = gemm_energy_pj(arch, fills, macs_executed=exec_row, mac_pj=mac_pj[:, r], a_bits=a_row * 8.0,
+                               b_bits=b_row * 8.0, dram_bytes=dram_row,
+                               read_pj_per_bit=(e_read[:, 0:1], e_read[:, 1:2], e_read[:, 2:3]), dram_pj_per_bit=dram_pj)
             for comp, src, byts in (("sram_ifmap", res_.a_src, la), ("sram_filter", res_.b_src, share * lb),
                                     ("sram_ofmap", res_.c_dst, share * lcc)):
-                e[comp] = e[comp] * share + _onchip_link_pj(arch, src, byts)
+                e[comp] = e[comp] * share + _onchip_link_pj(lv_read, src, byts)
             # the DRAM channel bounds every product: its bytes over the bandwidth the product gets
             total = np.asarray(rc["total_cycles"], dtype=np.float64)
-            if math.isfinite(dram_bpc):
+            with np.errstate(divide="ignore", invalid="ignore"):
                 bound = np.ceil(dram_row / (dram_bpc / (cnt if sp_ == 2 else 1)) - 1e-9)
-                extra = np.maximum(bound - total, 0.0)
-            else:
-                extra = np.zeros(nr)
+            extra = np.where(np.isfinite(dram_bpc), np.maximum(bound - total, 0.0), 0.0)
             time_w = wts / bsz * np.ceil(bsz / cnt) if sp_ == 2 else wts
             energy_row = sum(e[x] for x in e)
             valid = (bsz >= 2) if sp_ == 2 else np.ones(nr, dtype=bool)
             per_cand.append({"res": rc, "dram": dram_row, "spill": spill_row, "e": e, "extra": extra,
                              "time_w": time_w, "time": np.where(valid, (total + extra) * time_w, np.inf),
                              "energy": energy_row * wts, "share": share, "split": sp_, "df": d})
-        pick = cheapest([{"total_cycles": pc["time"]} for pc in per_cand], [pc["energy"] for pc in per_cand])
-        rows_ = np.arange(nr)
+        if len(per_cand) == 1:
+            pick = np.zeros(shape, dtype=np.int64)
+            res = per_cand[0]["res"]
+        else:
+            pick = cheapest([{"total_cycles": pc["time"].reshape(-1)} for pc in per_cand],
+                            [np.broadcast_to(pc["energy"], shape).reshape(-1) for pc in per_cand]).reshape(shape)
+            res = {key: val.reshape(shape) for key, val in
+                   take([{k2: v2.reshape(-1) for k2, v2 in pc["res"].items()} for pc in per_cand],
+                        pick.reshape(-1)).items()}
 
         def chosen(key: str) -> np.ndarray:
-            return np.stack([np.broadcast_to(np.asarray(pc[key], dtype=np.float64), (nr,)) for pc in per_cand])[
-                pick, rows_]
+            if len(per_cand) == 1:
+                return np.broadcast_to(np.asarray(per_cand[0][key], dtype=np.float64), shape)
+            return np.take_along_axis(
+                np.stack([np.broadcast_to(np.asarray(pc[key], dtype=np.float64), shape) for pc in per_cand]),
+                pick[None], axis=0)[0]
 
-        res = take([pc["res"] for pc in per_cand], pick)
         time_wts = chosen("time_w")
         extra = chosen("extra")
         dram_row = chosen("dram")
         split_row = chosen("split").astype(np.int64)
         per_iter_row = np.array([x.batch * x.count / x.layers for x in prep.gemms], dtype=np.float64)[r]
         per_iter_row = np.where(split_row == 2, per_iter_row / bsz * np.ceil(bsz / cnt), per_iter_row)
+        rec2 = np.arange(D)[:, None] * ng + r[None, :]  # (D, R): design-major record index
 
-        def agg(x: Any, weights: np.ndarray = wts) -> np.ndarray:
-            return np.bincount(r, weights=np.asarray(x, dtype=np.float64) * weights, minlength=ng)
+        def agg(x: Any, weights: Any = wts) -> np.ndarray:
+            vals = np.asarray(x, dtype=np.float64) * weights
+            if vals.shape != shape:
+                vals = np.broadcast_to(vals, shape)
+            return np.bincount(rec2.reshape(-1), weights=vals.reshape(-1), minlength=D * ng).reshape(D, ng)
 
-        saved = _cross_op_saved(prep, arch, res, per_iter_row, inv_a, inv_b, lat)
+        saved = _cross_op_saved(prep, grp, res, per_iter_row, inv_a, inv_b, lat)
         # weight-only quantisation on a float array: the vector unit dequantises every weight element
         # fed to the array (SRAM filter reads, in elements of the streamed K_eff grid x p), serially
         deq_el = np.asarray(res["sram_filter_reads"], dtype=np.float64) * p[r] * deq_cpe[r] * chosen("share")
-        vclock = arch.array.freq_mhz / (arch.vector.freq_mhz or arch.array.freq_mhz)
+        vclock = (grp.freq_mhz / np.array([x.vector.freq_mhz or x.array.freq_mhz for x in grp.archs]))[:, None]
         deq_cyc = deq_el / arch.vector.lanes * vclock
-        ovh = arch.array.op_overhead_cycles * prep.inst_row  # fixed cost per op instance (kernel launch)
+        ovh = grp.op_overhead_cycles[:, None] * prep.inst_row  # fixed cost per op instance (kernel launch)
         g = {
             "cycles": (agg(np.asarray(res["total_cycles"]) + extra, time_wts) - saved + agg(deq_cyc)
                        + agg(ovh, np.ones_like(wts))),
@@ -432,115 +562,159 @@ def _simulate_columns(w: Workload, arch: ArchSpec, engine: str,
             "spill_bytes": agg(chosen("spill")),
         }
         for c in ("mac", "sram_ifmap", "sram_filter", "sram_ofmap", "dram"):
-            g[f"energy_{c}_pj"] = agg(np.stack([pc["e"][c] for pc in per_cand])[pick, rows_])
+            if len(per_cand) == 1:
+                g[f"energy_{c}_pj"] = agg(per_cand[0]["e"][c])
+            else:
+                g[f"energy_{c}_pj"] = agg(np.take_along_axis(np.stack([np.broadcast_to(pc["e"][c], shape)
+                                                                       for pc in per_cand]), pick[None], axis=0)[0])
         g["energy_vector_pj"] = agg(deq_el * arch.vector.energy_pj_per_element_op * fe)
         first = prep.start_row
-        g["dataflow"] = np.array([DATAFLOW_NAMES[int(x)] for x in np.asarray(res["dataflow"])[first]], dtype=object)
-        g["array_split"] = np.array([SPLITS[int(x)] for x in split_row[first]], dtype=object)
-        weight_bytes = float(sum(b_prod[first[i]] * x.count for i, x in enumerate(prep.gemms) if x.b_is_weight))
+        df_codes = np.asarray(res["dataflow"])[:, first].astype(np.int64)
+        split_codes = split_row[:, first]
+        weight_bytes: Any = 0
+        for i, x in enumerate(prep.gemms):
+            if x.b_is_weight:
+                weight_bytes = weight_bytes + b_prod[:, first[i]] * x.count
         dram_need = weight_bytes + res_.kv_bytes
         kv_on_chip = res_.kv_on_chip
-    v = analyze_vector_ops(prep.vops, arch)
 
-    # assemble per-op columns in workload order
+    # per-op columns (D, ops) in workload order
     n_ops = ng + nv
-    freq_hz = arch.array.freq_mhz * 1e6
-    cols: dict[str, Any] = {c: np.zeros(n_ops) for c in _OP_COLUMNS if c not in _TEXT_COLUMNS}
-    cols["dataflow"] = np.full(n_ops, "-", dtype=object)
-    cols["array_split"] = np.full(n_ops, "-", dtype=object)
-    names, kinds, types, phases = [], [], [], []
-    gi = np.array([i for t, i in prep.order if t == "g"], dtype=np.int64)
-    vi = np.array([i for t, i in prep.order if t == "v"], dtype=np.int64)
-    gpos = np.array([j for j, (t, _) in enumerate(prep.order) if t == "g"], dtype=np.int64)
-    vpos = np.array([j for j, (t, _) in enumerate(prep.order) if t == "v"], dtype=np.int64)
-    for t, i in prep.order:
-        op = prep.gemms[i] if t == "g" else prep.vops[i]
-        names.append(op.name)
-        kinds.append(op.kind)
-        types.append("gemm" if t == "g" else "vector")
-        phases.append(op.phase)
-        cols["layer"][len(names) - 1] = op.layer
-        cols["count"][len(names) - 1] = op.count * (op.batch if t == "g" else 1) * op.steps  # type: ignore[union-attr]
-    pes = arch.array.rows * arch.array.cols * cnt
+    cols: dict[str, np.ndarray] = {c: np.zeros((D, n_ops)) for c in _NUMERIC_COLUMNS}
+    gi, vi, gpos, vpos = prep.positions()
+    pes = grp.rows * grp.cols * cnt
     if ng:
-        for c in ("cycles", "stall_cycles", "macs", "dram_bytes", "spill_bytes", "dataflow",
-                  "array_split") + tuple(f"energy_{x}_pj" for x in
-                                                                           ("mac", "sram_ifmap", "sram_filter",
-                                                                            "sram_ofmap", "dram", "vector")):
-            cols[c][gpos] = g[c][gi]
-        cols["utilization"][gpos] = g["slots"][gi] / np.maximum(g["cycles"][gi] * pes, 1.0)
+        for c in ("cycles", "stall_cycles", "macs", "dram_bytes", "spill_bytes") + tuple(
+                f"energy_{x}_pj" for x in ("mac", "sram_ifmap", "sram_filter", "sram_ofmap", "dram", "vector")):
+            cols[c][:, gpos] = g[c][:, gi]
+        cols["utilization"][:, gpos] = g["slots"][:, gi] / np.maximum(g["cycles"][:, gi] * pes[:, None], 1.0)
     if nv:
-        cols["cycles"][vpos] = v["cycles"][vi] + arch.array.op_overhead_cycles * prep.v_inst[vi]
-        cols["dram_bytes"][vpos] = v["dram_bytes"][vi]
-        cols["spill_bytes"][vpos] = v["spill_bytes"][vi]
-        cols["energy_vector_pj"][vpos] += v["energy_vector_pj"][vi]
-        cols["energy_sram_ofmap_pj"][vpos] = v["energy_sram_ofmap_pj"][vi]
-        cols["energy_dram_pj"][vpos] = v["energy_dram_pj"][vi]
-    cols["latency_s"] = cols["cycles"] / freq_hz
-    area = area_breakdown_mm2(arch)
-    static_w = static_power_w(arch, area["total"])
-    cols["energy_leakage_pj"] = static_w * 1e12 * cols["latency_s"]
+        vs = grp.per_value(grp.vector_numbers, lambda a: analyze_vector_ops(prep.vops, a))
+        for d, v in enumerate(vs):
+            cols["cycles"][d, vpos] = v["cycles"][vi] + grp.op_overhead_cycles[d] * prep.v_inst[vi]
+            cols["dram_bytes"][d, vpos] = v["dram_bytes"][vi]
+            cols["spill_bytes"][d, vpos] = v["spill_bytes"][vi]
+            cols["energy_vector_pj"][d, vpos] += v["energy_vector_pj"][vi]
+            cols["energy_sram_ofmap_pj"][d, vpos] = v["energy_sram_ofmap_pj"][vi]
+            cols["energy_dram_pj"][d, vpos] = v["energy_dram_pj"][vi]
+    freq_hz = grp.freq_mhz * 1e6
+    cols["latency_s"] = cols["cycles"] / freq_hz[:, None]
+    area = grp.per_value(grp.area_numbers, area_breakdown_mm2)
+    static_w = np.array([static_power_w(x, area[d]["total"]) for d, x in enumerate(grp.archs)], dtype=np.float64)
+    cols["energy_leakage_pj"] = static_w[:, None] * 1e12 * cols["latency_s"]
     cols["energy_pj"] = sum(cols[f"energy_{c}_pj"] for c in COMPONENTS)
-    cols["layer"] = cols["layer"].astype(np.int64)
-    cols["count"] = cols["count"].astype(np.int64)
-    cols["op"], cols["kind"], cols["op_type"], cols["phase"] = names, kinds, types, phases
+    layer, count = prep.layer_count()
+    cols["layer"] = np.broadcast_to(layer, (D, n_ops))
+    cols["count"] = np.broadcast_to(count, (D, n_ops))
 
     # totals: per phase, serial or overlapped vector work
-    is_g = np.array([t == "gemm" for t in types], dtype=bool)
-    ph = np.array(phases, dtype=object)
-    total_cycles = 0.0
-    phase_cycles: dict[str, float] = {}
-    for p_name in dict.fromkeys(phases):
+    is_g, ph = prep.is_gemm_op, prep.op_phase
+    total_cycles = np.zeros(D)
+    phase_cycles: dict[str, np.ndarray] = {}
+    for p_name in dict.fromkeys(ph.tolist()):
         sel = ph == p_name
-        cg = float(cols["cycles"][sel & is_g].sum())
-        cv = float(cols["cycles"][sel & ~is_g].sum())
-        c = max(cg, cv) if arch.vector.overlap_with_array else cg + cv
-        phase_cycles[p_name] = c
-        total_cycles += c
+        cg = _rowsum(cols["cycles"][:, sel & is_g])
+        cv = _rowsum(cols["cycles"][:, sel & ~is_g])
+        c_ = np.maximum(cg, cv) if arch.vector.overlap_with_array else cg + cv
+        phase_cycles[p_name] = c_
+        total_cycles = total_cycles + c_
     latency = total_cycles / freq_hz
-    breakdown = {c: float(cols[f"energy_{c}_pj"].sum()) for c in COMPONENTS}
-    breakdown["leakage"] = static_w * 1e12 * latency  # static power x time (power = static + dynamic)
-    energy = sum(breakdown.values())
-    macs = float(cols["macs"].sum())
-    gemm_cycles = float(cols["cycles"][is_g].sum())
-    slots = float(g["slots"].sum()) if ng else 0.0
-    peak_tops = 2.0 * pes * freq_hz / 1e12
-    totals: dict[str, Any] = {
+    breakdown = np.stack([_rowsum(cols[f"energy_{c}_pj"]) for c in COMPONENTS], axis=1)
+    breakdown[:, COMPONENTS.index("leakage")] = static_w * 1e12 * latency  # static power x time
+    energy: Any = 0
+    for i in range(len(COMPONENTS)):
+        energy = energy + breakdown[:, i]
+    gemm_cycles = _rowsum(cols["cycles"][:, is_g])
+    slots = _rowsum(g["slots"]) if ng else np.zeros(D)
+    totals: dict[str, np.ndarray] = {
         "cycles": total_cycles,
         "latency_s": latency,
-        "energy_pj": energy,
-        "energy_breakdown_pj": breakdown,
-        "area_mm2": area["total"],
-        "area_breakdown_mm2": {k: v for k, v in area.items() if k != "total"},
-        "macs": macs,
-        "dram_bytes": float(cols["dram_bytes"].sum()),
-        "utilization": slots / max(gemm_cycles * pes, 1.0),
+        "energy_pj": energy * np.ones(D),
+        "macs": _rowsum(cols["macs"]),
+        "dram_bytes": _rowsum(cols["dram_bytes"]),
+        "utilization": slots / np.maximum(gemm_cycles * pes, 1.0),
         "gemm_cycles": gemm_cycles,
-        "vector_cycles": float(cols["cycles"][~is_g].sum()),
-        "stall_cycles": float(cols["stall_cycles"].sum()),
-        "peak_tops": peak_tops,
-        "spill_bytes": float(cols["spill_bytes"].sum()),
+        "vector_cycles": _rowsum(cols["cycles"][:, ~is_g]),
+        "stall_cycles": _rowsum(cols["stall_cycles"]),
+        "peak_tops": 2.0 * pes * freq_hz / 1e12,
+        "spill_bytes": _rowsum(cols["spill_bytes"]),
         "static_power_w": static_w,
+        "inferences": np.full(D, float(w.batch)),
     }
-    if ng:
-        cap = arch.hierarchy.dram.capacity_bytes
-        notes.update(kv_on_chip=bool(kv_on_chip), dram_need_bytes=dram_need, dram_capacity_bytes=cap,
-                     dram_fits=bool(dram_need <= cap))
-        if dram_need > cap:
-            warnings.warn(f"{arch.name}: weights + KV cache ({dram_need / 2**30:.2f} GiB) exceed the DRAM capacity "
-                          f"({cap / 2**30:.2f} GiB) of level {arch.hierarchy.dram.name!r}", ResourceWarning,
-                          stacklevel=3)
     # what the derived metrics (simulator/metrics.py: tokens/s, TOPS/W, energy per token, ...) divide by
-    totals["inferences"] = float(w.batch)
     if "decode" in phase_cycles:
         steps = w.new_tokens or max((o.steps for o in w.ops if o.phase == "decode"), default=1)
-        totals["tokens"] = float(w.batch * steps)
+        totals["tokens"] = np.full(D, float(w.batch * steps))
         totals["token_latency_s"] = phase_cycles["decode"] / freq_hz
     else:
-        totals["tokens"] = float(w.batch * w.seq_len)
+        totals["tokens"] = np.full(D, float(w.batch * w.seq_len))
         totals["token_latency_s"] = latency
-    totals = derive(totals)
-    return totals, cols
+    cap = grp.level_bytes[:, -1]
+    return GroupColumns(cols=cols, dataflow=df_codes, array_split=split_codes, totals=totals, breakdown=breakdown,
+                        area=area, kv_on_chip=np.asarray(kv_on_chip, dtype=bool), dram_need_bytes=dram_need * np.ones(D),
+                        dram_capacity_bytes=cap)
+
+
+def _rowsum(x: np.ndarray) -> np.ndarray:
+    """Row sums in the summation order of a 1-D ``np.sum`` (pairwise) of that row alone: column
+    selections come out Fortran-ordered, and numpy would sum those column by column."""
+    return np.ascontiguousarray(x).sum(axis=1)
+
+
+def design_totals(gc: GroupColumns, j: int) -> dict[str, Any]:
+    """``simulate(...).totals`` of design ``j`` of a group (derived metrics included)."""
+    t = gc.totals
+    out: dict[str, Any] = {
+        "cycles": float(t["cycles"][j]), "latency_s": float(t["latency_s"][j]), "energy_pj": float(t["energy_pj"][j]),
+        "energy_breakdown_pj": {c: float(gc.breakdown[j, i]) for i, c in enumerate(COMPONENTS)},
+        "area_mm2": gc.area[j]["total"],
+        "area_breakdown_mm2": {k: v for k, v in gc.area[j].items() if k != "total"},
+    }
+    for key in TOTAL_KEYS:
+        out[key] = float(t[key][j])
+    return derive(out)
+
+
+TOTAL_KEYS: tuple[str, ...] = ("macs", "dram_bytes", "utilization", "gemm_cycles", "vector_cycles", "stall_cycles",
+                               "peak_tops", "spill_bytes", "static_power_w", "inferences", "tokens", "token_latency_s")
+
+
+def _warn_dram(gc: GroupColumns, archs: list[ArchSpec], stacklevel: int) -> None:
+    over = np.flatnonzero(gc.dram_need_bytes > gc.dram_capacity_bytes)
+    if over.size:
+        j = int(over[0])
+        a = archs[j]
+        more = f" (and {over.size - 1} more designs)" if over.size > 1 else ""
+        warnings.warn(f"{a.name}: weights + KV cache ({gc.dram_need_bytes[j] / 2**30:.2f} GiB) exceed the DRAM "
+                      f"capacity ({gc.dram_capacity_bytes[j] / 2**30:.2f} GiB) of level {a.hierarchy.dram.name!r}"
+                      f"{more}", ResourceWarning, stacklevel=stacklevel + 1)
+
+
+def _simulate_columns(w: Workload, arch: ArchSpec, engine: str,
+                      notes: dict[str, Any] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Totals and per-op columns of one design; ``notes`` (if given) receives the memory facts of
+    docs/memory.md 8c: ``kv_on_chip``, ``dram_need_bytes`` (weights + KV cache), ``dram_capacity_bytes``,
+    ``dram_fits``."""
+    gc = simulate_group(w, [arch], engine)
+    prep = _prepare(w)
+    cols: dict[str, Any] = {c: gc.cols[c][0] for c in _NUMERIC_COLUMNS}
+    cols["layer"] = np.array(gc.cols["layer"][0], dtype=np.int64)
+    cols["count"] = np.array(gc.cols["count"][0], dtype=np.int64)
+    n_ops = len(prep.order)
+    gi, _, gpos, _ = prep.positions()
+    cols["dataflow"] = np.full(n_ops, "-", dtype=object)
+    cols["array_split"] = np.full(n_ops, "-", dtype=object)
+    if gi.size:
+        cols["dataflow"][gpos] = np.array([DATAFLOW_NAMES[int(x)] for x in gc.dataflow[0][gi]], dtype=object)
+        cols["array_split"][gpos] = np.array([SPLITS[int(x)] for x in gc.array_split[0][gi]], dtype=object)
+    cols["op"], cols["kind"], cols["op_type"], cols["phase"] = prep.text_columns()
+    if prep.gemms:
+        if notes is not None:
+            notes.update(kv_on_chip=bool(gc.kv_on_chip[0]), dram_need_bytes=float(gc.dram_need_bytes[0]),
+                         dram_capacity_bytes=float(gc.dram_capacity_bytes[0]),
+                         dram_fits=bool(gc.dram_need_bytes[0] <= gc.dram_capacity_bytes[0]))
+        _warn_dram(gc, [arch], stacklevel=3)
+    return design_totals(gc, 0), cols
 
 
 def simulate(workload: Workload, arch: ArchSpec, *, engine: str = "analytical") -> Result:
