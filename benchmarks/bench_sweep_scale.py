@@ -3,6 +3,8 @@
     python benchmarks/bench_sweep_scale.py                       # 1,000,000 BERT-base design points
     python benchmarks/bench_sweep_scale.py --points 10000000     # the 10 M-point run (disk: ~7 GB)
     python benchmarks/bench_sweep_scale.py --points 200000 --workers 1
+    python benchmarks/bench_sweep_scale.py --points 1000000 --base tpuv1   # memory: levels, residency
+    python benchmarks/bench_sweep_scale.py --points 1000000 --base multi-gb  # 16 arrays, shared buffer
 
 Runs the real command in a subprocess (start-up, planning, calibration, workers, Parquet writes and the
 final compaction all included) on BERT-base seq 128 (w8a8) over array rows x cols x PE precision
@@ -30,7 +32,17 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def spec_for(points: int) -> dict:
+# per base: the DRAM bandwidth axis and the buffer-capacity axis (a memory: level, or buffers:)
+BASES = {
+    "gemmini": ("dram.bytes_per_cycle", {"start": 4, "stop": 1024}, "buffers.ifmap_kib", (32, 4096)),
+    "tpuv1": ("memory.weight_memory.bandwidth_gbps", {"start": 8, "stop": 2048}, "memory.unified_buffer.capacity_kib",
+              (256, 65536)),
+    "multi-gb": ("memory.dram.bandwidth_gbps", {"start": 25, "stop": 3200}, "memory.global_buffer.capacity_kib",
+                 (256, 65536)),
+}
+
+
+def spec_for(points: int, base: str = "gemmini") -> dict:
     """About ``points`` design points: 8 x 8 array shapes x 3 PE modes x n^2 x m bandwidth/clock/buffer values."""
     rest = max(1, math.ceil(points / 192))
     z = max(1, round(rest ** (1 / 3)))
@@ -40,11 +52,12 @@ def spec_for(points: int) -> dict:
         "array.rows": {"pow2": [4, 512]},
         "array.cols": {"pow2": [4, 512]},
         "pe.precision_mode": ["fixed", "bit_fusion", "bit_serial"],
-        "dram.bytes_per_cycle": {"start": 4, "stop": 1024, "num": x, "log": True} if x > 1 else [16],
-        "array.freq_mhz": {"start": 200, "stop": 2000, "num": y} if y > 1 else [1000],
-        "buffers.ifmap_kib": {"start": 32, "stop": 4096, "num": z, "log": True} if z > 1 else [128],
     }
-    return {"name": f"scale-{points}", "base": {"arch": "gemmini"}, "axes": axes,
+    bw, bw_range, buf, (lo, hi) = BASES[base]
+    axes[bw] = dict(bw_range, num=x, log=True) if x > 1 else [bw_range["start"] * 4]
+    axes["array.freq_mhz"] = {"start": 200, "stop": 2000, "num": y} if y > 1 else [1000]
+    axes[buf] = {"start": lo, "stop": hi, "num": z, "log": True} if z > 1 else [lo * 4]
+    return {"name": f"scale-{points}-{base}", "base": {"arch": base}, "axes": axes,
             "workloads": {"models": ["bert-base"], "seq_lens": [128]}, "recipes": ["w8a8"],
             "objectives": {"latency_s": "min", "energy_pj": "min"}}
 
@@ -66,12 +79,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--points", type=int, default=1_000_000)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--base", choices=sorted(BASES), default="gemmini",
+                    help="base design: gemmini (buffers:/dram:), tpuv1 (memory: levels) or multi-gb (16 arrays)")
     ap.add_argument("--keep", metavar="DIR", default=None, help="write the results here and keep them")
     ap.add_argument("--every", type=float, default=0.0, metavar="S", help="print partial figures every S seconds")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="tasim-bench-scale-"))
     out = Path(args.keep) if args.keep else tmp / "out"
-    spec = spec_for(args.points)
+    spec = spec_for(args.points, args.base)
     (tmp / "spec.yaml").write_text(yaml.safe_dump(spec))
     cmd = [sys.executable, "-m", "sweeps.cli", "sweep", str(tmp / "spec.yaml"), "-o", str(out), "--no-report",
            "--workers", str(args.workers)]

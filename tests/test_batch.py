@@ -74,25 +74,60 @@ def test_batch_equals_simulate_bit_for_bit(model, seq, phase, recipe):
 
 
 LEVEL_AXES = {
-    "array.rows": [16, 64, 256], "array.dataflow": ["os", "ws", "auto"], "array.count": [1, 4],
-    "memory.unified_buffer.capacity_kib": [256.0, 24576.0], "memory.weight_memory.bandwidth_gbps": [34.0, 300.0],
+    "array.rows": [16, 64, 256], "array.cols": [32, 256], "array.dataflow": ["os", "ws", "auto"], "array.count": [1, 4],
+    "array.freq_mhz": [700.0, 940.0], "memory.unified_buffer.capacity_kib": [256.0, 24576.0],
+    "memory.accumulators.capacity_kib": [64.0, 4096.0], "memory.weight_memory.bandwidth_gbps": [34.0, 300.0],
+    "memory.weight_memory.latency_cycles": [0, 200],
+}
+GB_AXES = {
+    "array.rows": [8, 32], "array.dataflow": ["ws", "auto"], "array.count": [4, 16],
+    "memory.global_buffer.capacity_kib": [512.0, 32768.0], "memory.array_weights.capacity_kib": [16.0, 256.0],
+    "memory.dram.bandwidth_gbps": [50.0, 900.0], "vector.overlap_with_array": [False, True],
 }
 
 
 @pytest.mark.parametrize("model,seq,phase,recipe", WORKLOADS[:3])
 def test_batch_equals_simulate_on_memory_level_designs(model, seq, phase, recipe):
-    """Designs with memory: levels (and multi-array / auto dataflow ones) go through simulate one by one
-    inside simulate_batch, mixed with batched two-level designs: still equal design by design."""
-    from simulator.batch import batchable
+    """Designs with memory: levels, several arrays and dataflow: auto are batched by group (residency,
+    per-op mapping choice and links per operand run as arrays over designs): still equal to simulate
+    design by design, mixed with two-level designs in one call."""
+    from simulator.group import group_key
 
     rng = np.random.default_rng(7)
     wk = WorkloadKey(model, seq, phase, 1, None, 4 if phase == "decode" else 1, None, recipe)
     w = build_workload_cached(wk)
-    archs = _random_archs(load_arch("tpuv1"), rng, 6, LEVEL_AXES) + _random_archs(load_arch("gemmini"), rng, 6, AXES)
-    assert not all(batchable(a) for a in archs) and any(batchable(a) for a in archs)
+    archs = (_random_archs(load_arch("tpuv1"), rng, 24, LEVEL_AXES) + _random_archs(load_arch("multi-gb"), rng, 16, GB_AXES)
+             + _random_archs(load_arch("gemmini"), rng, 6, AXES))
+    assert len({group_key(a) for a in archs}) < len(archs) / 2  # really evaluated together
     batch = simulate_batch(w, archs)
     for j in range(len(archs)):
         _same(batch, j, simulate(w, archs[j]))
+
+
+def test_batch_cycle_engine_equals_simulate():
+    """The cycle engine goes through the same group core: equal to simulate(engine="cycle")."""
+    w = build_workload_cached(WorkloadKey("tinybert-4", 16, "prefill", 1, None, 1, None, "w8a8"))
+    rng = np.random.default_rng(3)
+    archs = _random_archs(load_arch("gemmini"), rng, 4, {"array.rows": [8, 16], "array.cols": [8, 16],
+                                                          "dram.bytes_per_cycle": [4.0, 64.0]})
+    batch = simulate_batch(w, archs, engine="cycle")
+    for j, a in enumerate(archs):
+        _same(batch, j, simulate(w, a, engine="cycle"))
+
+
+def test_batch_refuses_like_simulate():
+    """A design whose figures leave the model's range: simulate_batch raises simulate's own message."""
+    from workloads.errors import InputError
+
+    w = build_workload_cached(WorkloadKey("tinybert-4", 16, "prefill", 1, None, 1, None, "w8a8"))
+    base = load_arch("gemmini")
+    archs = [base, replace_path(base, {"energy.register_pj_per_bit": 1e300})]
+    with pytest.raises(InputError) as want, np.errstate(over="ignore"):
+        simulate(w, archs[1])
+    with pytest.raises(InputError) as got, np.errstate(over="ignore"):
+        simulate_batch(w, archs)
+    expected = str(want.value)
+    assert str(got.value) == expected
 
 
 def test_batch_with_unlimited_bandwidth_and_gbps():
