@@ -20,6 +20,8 @@ Conventions (what a reader of a paper figure needs):
 * axes switch to log scale when values span more than 20x, with at most ~6 labelled ticks written as
   plain numbers; coincident front points are drawn as concentric rings so none hides another.
 Background points are rasterised so the vector files stay small with 10,000+ points.
+Each figure is laid out once (:func:`fit`: ``tight_layout``, a legend in a right margin of its own) and
+drawn once per file, without ``bbox_inches='tight'`` (which lays it out and draws it once more).
 """
 
 from __future__ import annotations
@@ -35,13 +37,17 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.colors import LogNorm, Normalize  # noqa: E402
-from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: E402
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter, NullLocator  # noqa: E402
 
 from sweeps.pareto import pareto_front  # noqa: E402
 
 KINDS = ("pareto", "matrix", "parallel", "breakdown", "heatmap", "accuracy")
 FORMATS = (".png", ".svg", ".pdf")
 SHAPE = "array.shape"  # synthetic colouring column: 'rows x cols'
+# the matrix's small panels: at most ~5 labelled ticks per linear axis, minor log ticks at 2x and 5x
+# (readable at 3 inches, and every tick is an artist that costs time to lay out and draw)
+MATRIX_TICKS = 5
+MATRIX_MINOR = (2.0, 5.0)
 
 
 def label(col: str, sense: str | None = None) -> str:
@@ -82,15 +88,38 @@ def _spans_decades(v: pd.Series | np.ndarray) -> bool:
     return len(v) > 1 and bool((v > 0).all()) and v.max() / v.min() > 20
 
 
-def save(fig: plt.Figure, stem: str | Path, formats: Sequence[str] = FORMATS) -> list[Path]:
-    """Write the figure as PNG (first), SVG and PDF next to ``stem``."""
+def save(fig: plt.Figure, stem: str | Path, formats: Sequence[str] = FORMATS, *, tight: bool = True) -> list[Path]:
+    """Write the figure as PNG (first), SVG and PDF next to ``stem``; ``tight=False`` when :func:`fit`
+    has laid it out (``bbox_inches="tight"`` lays the figure out once more before drawing it)."""
     stem = Path(stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
     out = [stem.with_suffix(f) for f in formats]
     for p in out:
-        fig.savefig(p, dpi=130, bbox_inches="tight")
+        fig.savefig(p, dpi=130, bbox_inches="tight" if tight else None)
     plt.close(fig)
     return out
+
+
+def fit(fig: plt.Figure, legend: Any = None, *, at_top: bool = False) -> None:
+    """Lay the figure out once so that it can be written in one draw (``save(..., tight=False)``):
+    ``tight_layout`` over its axes; a ``legend`` (a figure legend with ``loc='... left'``) gets a
+    margin of its own at the right: the figure is widened by the legend's width (the axes keep their
+    size) and the legend moved into that margin, at the height it was anchored at or, ``at_top``,
+    level with the top of the axes."""
+    if legend is None:
+        fig.tight_layout()
+    else:
+        pad = 0.08  # inches between the axes' labels and the legend, and after the legend
+        anchor = legend.get_bbox_to_anchor().transformed(fig.transFigure.inverted())
+        axes_w = fig.get_figwidth()
+        legend_w = legend.get_window_extent(fig.canvas.get_renderer()).width / fig.dpi + 2 * pad
+        fig.set_figwidth(axes_w + legend_w)
+        fig.tight_layout(rect=(0, 0, axes_w / (axes_w + legend_w), 1))
+        y = max(ax.get_position().y1 for ax in fig.axes) if at_top else anchor.y0 + anchor.height / 2
+        legend.set_bbox_to_anchor(((axes_w + pad) / (axes_w + legend_w), y), transform=fig.transFigure)
+    # tight_layout leaves a placeholder layout engine behind, and savefig lays out (draws without
+    # rendering) every figure that has one before drawing it: the layout is done, so none
+    fig.set_layout_engine(None)
 
 
 # ---- colours ---------------------------------------------------------------------------------------
@@ -128,15 +157,16 @@ class ColourTable:
             return self.mappable.to_rgba(values.astype(float).to_numpy())
         return np.array([self.lut.get(x, (0.5, 0.5, 0.5, 1.0)) for x in values]).reshape(-1, 4)
 
-    def legend(self, ax: Any, present: Sequence[Any] | None = None, **kw: Any) -> None:
-        """Legend entries for the categories (those in ``present`` when given), or a colour bar."""
+    def legend(self, ax: Any, present: Sequence[Any] | None = None, **kw: Any) -> Any:
+        """Legend entries for the categories (those in ``present`` when given) on ``ax`` (an axes or
+        a figure), or a colour bar next to the axes ``ax``. Returns the legend (None for a colour bar)."""
         if self.numeric:
             plt.colorbar(self.mappable, ax=ax, label=label(self.column))
-            return
+            return None
         keep = set(present) if present is not None else set(self.lut)
         handles = [plt.Line2D([], [], marker="o", ls="", color=c, markeredgecolor="k", label=str(k))
                    for k, c in self.lut.items() if k in keep]
-        ax.legend(handles=handles, title=label(self.column), **kw)
+        return ax.legend(handles=handles, title=label(self.column), **kw)
 
 
 def colour_table(df: pd.DataFrame, column: str | None) -> ColourTable | None:
@@ -157,23 +187,28 @@ def _plain(v: float, _pos: Any = None) -> str:
     return f"{v:.0e}".replace("e+0", "e").replace("e-0", "e-")
 
 
-def _scale(ax: plt.Axes, x: Any, y: Any) -> None:
+def _scale(ax: plt.Axes, x: Any, y: Any, *, max_labels: int = 6, minor: Sequence[float] | None = None) -> None:
     for axis, v, setter in ((ax.xaxis, x, ax.set_xscale), (ax.yaxis, y, ax.set_yscale)):
         if v is not None and _spans_decades(v):
             setter("log")
-            _log_ticks(axis, v)
+            _log_ticks(axis, v, max_labels, minor=minor)
 
 
-def _log_ticks(axis: Any, values: Any, max_labels: int = 6) -> None:
+def _log_ticks(axis: Any, values: Any, max_labels: int = 6, *, minor: Sequence[float] | None = None) -> None:
     """Readable log ticks: plain numbers, decades (plus 2x and 5x when the span is under ~2 decades),
-    never more than ``max_labels`` labels."""
+    never more than ``max_labels`` labels; unlabelled minor ticks at ``minor`` x each decade (default:
+    2..9), none between 1-2-5 major ticks."""
     v = np.asarray(values, dtype=float)
     v = v[np.isfinite(v) & (v > 0)]
     span = np.log10(v.max() / v.min()) if len(v) else 3.0
     if span < 1.8:
         axis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0), numticks=max_labels))
+        if minor is not None:
+            axis.set_minor_locator(NullLocator())
     else:
         axis.set_major_locator(LogLocator(numticks=max_labels))
+        if minor is not None:
+            axis.set_minor_locator(LogLocator(subs=tuple(minor), numticks=12))
     axis.set_major_formatter(FuncFormatter(_plain))
     axis.set_minor_formatter(NullFormatter())
 
@@ -223,7 +258,7 @@ def plot_pareto(
     """Scatter of the first two objectives with the Pareto staircase of that pair, front coloured by
     ``color_by`` (one colour per value across the panels)."""
     (x, sx), (y, sy) = list(objectives.items())[:2]
-    d = shown(with_shape(df).dropna(subset=[x, y]), [x, y])
+    d = shown(with_shape(df).dropna(subset=[x, y]), [x, y] + ([color_by] if color_by else []))
     groups = _groups(d, facet)
     n = len(groups)
     fig, axes = plt.subplots(1, n, figsize=(6.4 * n, 5.2), squeeze=False)
@@ -243,14 +278,17 @@ def plot_pareto(
         ax.grid(True, which="major", alpha=0.3)
         ax.set_title(("" if name is None else f"{name}\n") + f"front of this pair: {len(front)} points", fontsize=10)
         ax.legend(fontsize=8, loc="lower right" if sy == "max" else "upper right", framealpha=0.85)
-    if colours:  # the values on some panel's front, in the colours every panel uses
-        colours.legend(axes[0, -1], list(dict.fromkeys(on_front)), fontsize=8, loc="upper left",
-                       bbox_to_anchor=(1.02, 1.0), title_fontsize=8)
+    legend = None
+    if colours and colours.numeric:
+        colours.legend(axes[0, -1])
+    elif colours:  # the values on some panel's front, in the colours every panel uses
+        legend = colours.legend(fig, list(dict.fromkeys(on_front)), fontsize=8, loc="upper left",
+                                bbox_to_anchor=(1.0, 1.0), title_fontsize=8)
     per = facet if n > 1 else None
     fig.suptitle((f"{title}\n" if title else "") + f"2-objective Pareto front of {short(x)} ({sx}) vs "
                  f"{short(y)} ({sy}), " + (f"one per {per}" if per else "pooled"), fontsize=11)
-    fig.tight_layout()
-    return save(fig, stem, formats)
+    fit(fig, legend, at_top=True)
+    return save(fig, stem, formats, tight=False)
 
 
 def plot_matrix(df: pd.DataFrame, objectives: Mapping[str, str], stem: str | Path, *, color_by: str | None = None,
@@ -269,46 +307,57 @@ def plot_matrix(df: pd.DataFrame, objectives: Mapping[str, str], stem: str | Pat
             ax = axes[i, j]
             if i == j:
                 v = d[xc].astype(float)
+                # one filled outline, not 40 bars (same picture: the bars have no edges and touch)
                 if _spans_decades(v):
-                    ax.hist(v, bins=np.geomspace(v.min(), v.max(), 40), color="0.5")
+                    ax.hist(v, bins=np.geomspace(v.min(), v.max(), 40), color="0.5", histtype="stepfilled")
                     ax.set_xscale("log")
-                    _log_ticks(ax.xaxis, v, 4)
+                    _log_ticks(ax.xaxis, v, 4, minor=MATRIX_MINOR)
                 else:
-                    ax.hist(v, bins=40, color="0.5")
+                    ax.hist(v, bins=40, color="0.5", histtype="stepfilled")
+                    ax.xaxis.set_major_locator(MaxNLocator(MATRIX_TICKS, steps=[1, 2, 2.5, 5, 10]))
                 ax.set_title(f"histogram: {label(xc)}", fontsize=8)
                 ax.set_yticks([])
             else:
                 ax.scatter(d[xc], d[yc], s=3, c="0.75", lw=0, alpha=0.5, rasterized=True)
                 ax.scatter(front[xc], front[yc], s=12, c=rgba, edgecolors="k", linewidths=0.3)
-                _scale(ax, d[xc], d[yc])
+                _scale(ax, d[xc], d[yc], max_labels=4, minor=MATRIX_MINOR)
                 for axis, v in ((ax.xaxis, d[xc]), (ax.yaxis, d[yc])):
-                    if _spans_decades(v):
-                        _log_ticks(axis, v, 4)
+                    if not _spans_decades(v):
+                        axis.set_major_locator(MaxNLocator(MATRIX_TICKS, steps=[1, 2, 2.5, 5, 10]))
             if i == k - 1:
                 ax.set_xlabel(label(xc), fontsize=8)
             if j == (1 if i == 0 else 0) and i != j:
                 ax.set_ylabel(label(yc), fontsize=8)
             ax.tick_params(labelsize=7)
             plt.setp(ax.get_xticklabels(), rotation=30, ha="right")
-    if colours:
-        _fig_legend(fig, colours, front)
     scope = f"per {', '.join([by] if isinstance(by, str) else by)}" if by else "pooled"
     fig.suptitle(f"{len(d):,} design points; coloured: the {k}-objective Pareto front ({scope}) of "
                  + ", ".join(f"{short(c)} ({objectives[c]})" for c in cols) + f", {len(front)} points", fontsize=10)
-    fig.tight_layout()
-    return save(fig, stem, formats)
+    return _finish(fig, stem, formats, colours, front)
 
 
-def _fig_legend(fig: plt.Figure, colours: ColourTable, front: pd.DataFrame) -> None:
+def _finish(fig: plt.Figure, stem: str | Path, formats: Sequence[str], colours: ColourTable | None,
+            front: pd.DataFrame) -> list[Path]:
+    """Legend of the front's colours at the right, layout, files: a category legend gets its own margin
+    (:func:`fit`, one draw per file); a colour bar takes its room from the axes (laid out as before)."""
+    if colours is not None and colours.numeric:
+        fig.tight_layout()
+        _fig_legend(fig, colours, front)
+        return save(fig, stem, formats)
+    fit(fig, _fig_legend(fig, colours, front) if colours is not None else None)
+    return save(fig, stem, formats, tight=False)
+
+
+def _fig_legend(fig: plt.Figure, colours: ColourTable, front: pd.DataFrame) -> Any:
     if colours.numeric:
         fig.colorbar(colours.mappable, ax=fig.axes, label=label(colours.column), shrink=0.6)
-        return
+        return None
     present = set(pd.unique(front[colours.column].dropna()))
     handles = [plt.Line2D([], [], marker="o", ls="", color=c, markeredgecolor="k", label=str(k))
                for k, c in colours.lut.items() if k in present]
     handles.append(plt.Line2D([], [], marker="o", ls="", color="0.75", label="not on the front"))
-    fig.legend(handles=handles, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8,
-               title=label(colours.column), title_fontsize=8)
+    return fig.legend(handles=handles, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8,
+                      title=label(colours.column), title_fontsize=8)
 
 
 def plot_parallel(df: pd.DataFrame, objectives: Mapping[str, str], stem: str | Path, *, color_by: str | None = None,
@@ -364,12 +413,9 @@ def plot_parallel(df: pd.DataFrame, objectives: Mapping[str, str], stem: str | P
     ax.set_ylim(-0.05, 1.05)
     ax.set_xlim(-0.2, k - 0.6)
     ax.set_ylabel("better  →")
-    if colours:
-        _fig_legend(fig, colours, front)
     scope = f"per {', '.join([by] if isinstance(by, str) else by)}" if by else "pooled"
     ax.set_title(f"{k}-objective Pareto front ({scope}): {len(front)} of {len(d):,} points coloured", fontsize=10)
-    fig.tight_layout()
-    return save(fig, stem, formats)
+    return _finish(fig, stem, formats, colours, front)
 
 
 def plot_breakdown(df_all: pd.DataFrame, point_ids: Sequence[str], stem: str | Path, *, max_points: int = 16,
@@ -408,7 +454,7 @@ def plot_breakdown(df_all: pd.DataFrame, point_ids: Sequence[str], stem: str | P
             ax.set_ylim(0, 112)
             for i, t in enumerate(totals):
                 ax.text(i, 101, _plain(t), ha="center", va="bottom", fontsize=6, rotation=90)
-            ax.set_ylabel(f"share of each point's {m.label} (%); total in {m.display_unit} above")
+            ax.set_ylabel(f"share of each point's {m.label} (%)\n(total in {m.display_unit} above each bar)")
         else:
             if mode == "log":
                 ax.set_yscale("log")
@@ -421,12 +467,12 @@ def plot_breakdown(df_all: pd.DataFrame, point_ids: Sequence[str], stem: str | P
         ax.set_title(f"{m.label} by op kind" + (" (normalised)" if mode == "normalize" else f" ({mode})"))
         ax.grid(True, axis="y", alpha=0.3)
     handles, labels_ = axes[0].get_legend_handles_labels()
-    if handles:
-        fig.legend(handles, labels_, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8, title="op kind")
+    legend = fig.legend(handles, labels_, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8,
+                        title="op kind") if handles else None
     if title:
         fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    return save(fig, stem, formats)
+    fit(fig, legend)
+    return save(fig, stem, formats, tight=False)
 
 
 def _point_label(row: pd.Series) -> str:
@@ -462,8 +508,8 @@ def plot_heatmap(df: pd.DataFrame, stem: str | Path, *, value: str = "utilizatio
                             color="w" if (norm is None and v < np.nanmean(data)) else "k")
         fig.colorbar(im, ax=ax, label=f"{label(value)}, {'best' if sense else ''} over other axes")
         ax.set_title(f"{name}" if name is not None else label(value))
-    fig.tight_layout()
-    return save(fig, stem, formats)
+    fit(fig)
+    return save(fig, stem, formats, tight=False)
 
 
 def plot_accuracy(df: pd.DataFrame, stem: str | Path, *, x: str = "latency_s", quality: str = "fidelity_minilm",
@@ -493,5 +539,5 @@ def plot_accuracy(df: pd.DataFrame, stem: str | Path, *, x: str = "latency_s", q
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=8, loc="lower right", framealpha=0.9)
         ax.set_title(("" if name is None else f"{name}: ") + f"{label(quality)} vs {label(x)}", fontsize=10)
-    fig.tight_layout()
-    return save(fig, stem, formats)
+    fit(fig)
+    return save(fig, stem, formats, tight=False)
