@@ -612,8 +612,12 @@
     // ---- page -----------------------------------------------------------------------------------------------
     document.title = `tasim explorer: ${H.name}`;
     $('title').textContent = `tasim explorer: ${H.name}`;
-    $('summary').textContent = `${N.toLocaleString()} design points (successfully simulated), ${OBJ.length} objectives, ` +
+    $('summary').textContent = `${N.toLocaleString()}${H.stored > N ? ` of ${H.stored.toLocaleString()}` : ''} design points (successfully simulated), ${OBJ.length} objectives, ` +
       `engine ${H.engine}, base accelerator ${H.base_arch}, tasim ${H.tasim_version}`;
+    if (H.sample_note) {  // a large store: a bounded sample that keeps the full fronts (sweeps/explorer.py)
+      $('sample-note').textContent = `This page shows ${H.sample_note}`;
+      $('sample-note').hidden = false;
+    }
     $('description').textContent = H.description || '';
     buildFilters();
     mark('controls');
@@ -631,6 +635,7 @@
 
     window.tasimExplorer = {
       pointCount: () => N,
+      storedCount: () => H.stored || N,  // design points of the sweep (more than pointCount on a sampled page)
       selectedCount: () => current.idx.length,
       visibleIds: () => Array.from(current.traces[0], (i) => ids[i]),
       frontIds: (x, y, by) => {  // by: a column for one front per value ('' = pooled; default: the menu's)

@@ -45,7 +45,7 @@ from sweeps.store import Store
 from workloads.errors import InputError
 
 PAGE = "explorer.html"
-MAX_POINTS = 250_000  # default limit: 19-200 B a point (grid sweep .. incompressible), so at most ~50 MB
+MAX_POINTS = 250_000  # points on a page (more: a sample plus the full fronts): 19-200 B each, at most ~50 MB
 MAX_CATEGORIES = 64
 WORKLOAD_COLUMNS = ("model", "seq_len", "phase", "batch", "context", "new_tokens", "image_size", "recipe")
 ARCH_COLUMNS = ("arch", "engine", "array.rows", "array.cols", "array.dataflow", "array.freq_mhz",
@@ -79,18 +79,102 @@ def metric_info(column: str) -> MetricInfo:
 # ---- reading the store ------------------------------------------------------------------------------
 
 
-def _read(store: Store) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _read(store: Store, point_ids: Any = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(total rows of the ok points of the current spec -- what ``tasim pareto`` ranks -- and their
-    op-kind rows: point_id, op_kind, latency_s, energy_pj)."""
-    tot = store.read(None, totals=True, ok_only=True).to_pandas()
+    op-kind rows: point_id, op_kind, latency_s, energy_pj); only ``point_ids`` when given. Streamed
+    through :meth:`Store.scan` (the current spec's points, one part in memory at a time)."""
+    tot = store.read(None, totals=True, ok_only=True, point_ids=point_ids).to_pandas()
     frames = []
-    for t in store.scan(["point_id", "row", "op_kind", "latency_s", "energy_pj"]):
+    for t in store.scan(["point_id", "row", "op_kind", "latency_s", "energy_pj"], point_ids=point_ids):
         if "op_kind" in t.column_names:
             t = t.filter(pc.equal(t.column("row"), "op_kind"))
             frames.append(t.select([c for c in ("point_id", "op_kind", "latency_s", "energy_pj")
                                     if c in t.column_names]).to_pandas())
     ops = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     return tot, ops
+
+
+def _front_objectives(meta: dict[str, Any], metrics: list[str] | None) -> dict[str, str]:
+    """The objectives whose pairwise fronts a sampled page carries in full: the spec's objectives, its
+    constraint columns and ``--metrics`` (the menu's first entries; x and y start as the first two)."""
+    out = dict(meta.get("objectives") or {"latency_s": "min", "energy_pj": "min"})
+    for t in meta.get("constraints", []):
+        c = parse_constraint(t, source=None, key="constraints").column
+        out.setdefault(c, metric_info(c).direction)
+    for c in metrics or []:
+        out.setdefault(c, metric_info(c).direction)
+    return out
+
+
+@dataclass
+class Sample:
+    """A bounded view of a large store: a uniform sample plus every point of the fronts a page shows
+    first (see :func:`sample_points`)."""
+
+    ids: list[str]  # point ids: the fronts', then the sample's
+    stored: int  # ok design points of the current spec in the store
+    n_front: int  # points on at least one of the fronts
+    objectives: dict[str, str]  # the objectives whose pairwise fronts are complete
+    groups: list[str]  # the fronts are complete pooled and per value of any of these columns
+
+
+def sample_points(store: Store, meta: dict[str, Any], limit: int, metrics: list[str] | None = None) -> Sample:
+    """At most ``limit`` design points of the current spec (more only when the fronts alone need more):
+    every point on the 2-objective Pareto front of each pair of :func:`_front_objectives`, with and
+    without the spec's constraints, per combination of the workload columns and recipe (so the fronts
+    pooled, per model, per recipe ... are all there), plus a uniform sample of the others (the smallest
+    point-id hashes: stable whatever the order of the parts, as ``sweeps.summary`` samples the report's
+    cloud). One streaming pass over the total rows in bounded memory: the front candidates are kept as
+    rows (the front of everything read so far is the front of the previous front points and the next
+    part), the sample as ids and hashes only."""
+    from itertools import combinations
+
+    from sweeps.pareto import pareto_front
+    from sweeps.summary import WORKLOAD_GROUP, _keyed, with_metrics
+
+    objectives = _front_objectives(meta, metrics)
+    cons = [parse_constraint(t, source=None, key="constraints") for t in meta.get("constraints", [])]
+    front: pd.DataFrame | None = None
+    keys = np.zeros(0, dtype=np.uint64)
+    ids = np.zeros(0, dtype=object)
+    stored = 0
+    groups: list[str] = []
+    for t in store.scan(None, totals=True, ok_only=True):
+        part = with_metrics(t.to_pandas(), list(objectives))
+        stored += len(part)
+        keys = np.concatenate([keys, _keyed(part)])
+        ids = np.concatenate([ids, part["point_id"].to_numpy(dtype=object)])
+        if len(keys) > limit:
+            keep = np.argpartition(keys, limit - 1)[:limit]
+            keys, ids = keys[keep], ids[keep]
+        both = part if front is None else pd.concat([front, part], ignore_index=True)
+        both = both.reset_index(drop=True)
+        groups = [c for c in WORKLOAD_GROUP + ["recipe"] if c in both.columns]
+        objs = {c: v for c, v in objectives.items() if c in both.columns and pd.api.types.is_numeric_dtype(both[c])}
+        ok = np.ones(len(both), dtype=bool)
+        for c in cons:
+            if c.column in both.columns:
+                ok &= c.mask(both[c.column].to_numpy(dtype=float))
+        on_front = np.zeros(len(both), dtype=bool)
+        for a, b in combinations(objs, 2):
+            for rows in (both, both[ok]):
+                if len(rows):
+                    on_front[pareto_front(rows, {a: objs[a], b: objs[b]}, by=groups or None).index.to_numpy()] = True
+        front = both[on_front]
+    front_ids = [] if front is None else front["point_id"].tolist()
+    rest = ~np.isin(ids, np.array(front_ids, dtype=object))
+    keys, ids = keys[rest], ids[rest]
+    take = np.argsort(keys, kind="stable")[:max(0, limit - len(front_ids))]
+    return Sample(front_ids + ids[take].tolist(), stored, len(front_ids), objectives, groups)
+
+
+def sample_note(s: Sample) -> str:
+    """What a sampled page shows, in one sentence for its header."""
+    pairs = ", ".join(metric_info(c).label for c in s.objectives)
+    per = f" (pooled, and per value of any of {', '.join(s.groups)})" if s.groups else ""
+    return (f"a sample: {len(s.ids):,} of {s.stored:,} design points, namely every point on the Pareto front "
+            f"of each pair of {pairs}{per}, with and without the constraints ({s.n_front:,} points), plus a uniform "
+            "sample of the others. Other fronts (other pairs, other filters) are those of the sample.")
 
 
 def _objective_columns(tot: pd.DataFrame, spec_objectives: dict[str, str], extra: list[str]) -> dict[str, str]:
@@ -286,21 +370,27 @@ def write_explorer(out_dir: str | Path, out: str | Path | None = None, metrics: 
                    max_points: int = MAX_POINTS) -> Path:
     """Write the explorer page of a results directory (default ``DIR/explorer.html``); returns its path.
     ``metrics``: more result columns or expressions for the objective menu (beyond the spec's objectives,
-    its constraint columns and ``PREFERRED``). More than ``max_points`` design points is refused."""
+    its constraint columns and ``PREFERRED``). The page shows the current spec's design points; above
+    ``max_points`` of them, a bounded sample that keeps the full fronts (:func:`sample_points`), and says so."""
     store = Store(out_dir, create=False)
     meta = store.read_meta()
     n = sum(t.num_rows for t in store.scan(["point_id"], totals=True, ok_only=True))
-    if n > max_points:
-        raise InputError(f"{n:,} design points (allowed: at most {max_points:,}, up to {max_points * 200 / 1e6:.0f} MB "
-                         "of page; raise --max-points or explore a smaller sweep)", source=str(out_dir))
-    tot, ops = _read(store)
-    if len(tot) == 0:
+    if n == 0:
         raise InputError("no successfully simulated design points to explore", source=str(out_dir))
     if metrics:
         from simulator.metrics import check
 
-        metrics = [check(m, tot.columns, key="--metrics") for m in metrics]
+        metrics = [check(m, store.columns(), key="--metrics") for m in metrics]
+    note = ""
+    if n > max_points:
+        s = sample_points(store, meta, max_points, metrics)
+        tot, ops = _read(store, point_ids=s.ids)
+        note = sample_note(s)
+    else:
+        tot, ops = _read(store)
     header, blob = build_payload(tot, ops, meta, metrics)
+    header["stored"] = n
+    header["sample_note"] = note
     path = Path(out) if out is not None else Path(out_dir) / PAGE
     page = render_html(header, blob)
     tmp = path.with_name(f".{path.name}.tmp")

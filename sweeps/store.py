@@ -380,6 +380,15 @@ class Store:
             if t.num_rows:
                 yield t
 
+    def columns(self) -> list[str]:
+        """Every column of the stored parts (the union of their schemas, read from their footers)."""
+        names: dict[str, None] = {}
+        for f in self.part_files():
+            schema = self._schema(f)
+            if schema is not None:
+                names.update(dict.fromkeys(schema.names))
+        return list(names)
+
     def read(self, columns: list[str] | None = None, **kw: Any) -> pa.Table:
         """:meth:`scan` concatenated (columns missing in some parts are nulls there)."""
         tables = list(self.scan(columns, **kw))

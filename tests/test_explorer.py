@@ -101,11 +101,80 @@ def test_explore_command(quickstart, tmp_path, capsys):
     assert main(["explore", str(tmp_path / "nothing")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "not a tasim results directory" in err[0]
-    assert main(["explore", str(quickstart), "-o", str(tmp_path / "x.html"), "--max-points", "100"]) == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "1,440 design points (allowed: at most 100" in err[0] and not (tmp_path / "x.html").exists()
+    assert main(["explore", str(quickstart), "-o", str(tmp_path / "x.html"), "--max-points", "100"]) == 0
+    header, _ = _decode((tmp_path / "x.html").read_text())  # fronts in full, then a sample (see below)
+    assert header["stored"] == 1440 and header["n"] < 1440 and "of 1,440 design points" in header["sample_note"]
     assert main(["explore", str(quickstart), "--metrics", "latency_sec"]) == 2
     assert "latency_sec" in capsys.readouterr().err
+
+
+EXTEND = {
+    "name": "extend-page", "base": {"arch": "gemmini"},
+    "axes": {"array.rows": [8, 16, 32], "array.cols": [16, 64], "pe.precision_mode": ["fixed", "bit_fusion"]},
+    "workloads": {"models": ["distilbert"], "seq_lens": [32]}, "recipes": ["fp16"],
+    "objectives": {"latency_s": "min", "energy_pj": "min"}, "constraints": ["area_mm2 <= 50"],
+}
+
+
+def test_page_of_an_extended_sweep_shows_exactly_its_current_points(tmp_path):
+    """An edited spec run in the same folder keeps the old points in the store (for reuse) but the page
+    shows exactly the current spec's points (Store.current_ints), as tasim pareto ranks them."""
+    from sweeps.executors import LocalExecutor
+    from sweeps.plan import pid_to_int
+    from sweeps.runner import run_sweep
+    from sweeps.spec import sweep_from_dict
+    from sweeps.store import Store
+
+    out = tmp_path / "x"
+    run_sweep(sweep_from_dict(EXTEND), out, executor=LocalExecutor(1), progress=False)
+    edited = dict(EXTEND, axes=dict(EXTEND["axes"], **{"array.rows": [16, 32, 64]}), recipes=["fp16", "w8a8"])
+    run_sweep(sweep_from_dict(edited), out, executor=LocalExecutor(1), progress=False)
+    store = Store(out, create=False)
+    current = store.current_ints()
+    assert current is not None and len(current) == 24 and len(store.finished_ints()) == 28  # rows=8 points stay
+    assert main(["explore", str(out), "-o", str(tmp_path / "page.html")]) == 0
+    header, arrays = _decode((tmp_path / "page.html").read_text())
+    ids = [arrays["ids"][i * 8:(i + 1) * 8].tobytes().hex() for i in range(header["n"])]
+    assert header["n"] == header["stored"] == 24 and header["sample_note"] == ""
+    assert np.array_equal(np.sort(pid_to_int(ids)), np.sort(current))
+    rows = next(c for c in header["columns"] if c["name"] == "array.rows")
+    assert sorted(rows["values"]) == [16, 32, 64]  # no trace of the dropped axis value
+    assert len(arrays["b:latency_s"]) == len(header["op_kinds"]) * 24  # op-kind rows of those points only
+
+
+def test_store_above_the_limit_gives_a_bounded_page_with_the_full_fronts(quickstart, totals, tmp_path):
+    """More points than max_points: the page holds max_points of them: every point on the front of each
+    pair of the spec's objectives (and constraint columns), with and without the constraints, pooled and
+    per workload column or recipe, plus a uniform sample of the rest (the smallest id hashes); it says so."""
+    from itertools import combinations
+
+    from sweeps.explorer import write_explorer
+    from sweeps.summary import _keyed
+
+    path = write_explorer(quickstart, tmp_path / "page.html", max_points=400)
+    header, arrays = _decode(path.read_text())
+    ids = [arrays["ids"][i * 8:(i + 1) * 8].tobytes().hex() for i in range(header["n"])]
+    assert header["n"] == 400 == len(set(ids)) and header["stored"] == len(totals) == 1440
+    assert set(ids) <= set(totals["point_id"])
+    meta = json.loads((quickstart / "sweep.json").read_text())
+    objectives = dict(meta["objectives"])
+    assert "area_mm2" in objectives  # the constraint column is an objective here too
+    fronts: set[str] = set()
+    for a, b in combinations(objectives, 2):
+        for rows in (totals, feasible(totals, meta["constraints"])):
+            for by in (None, "model", "recipe", ["model", "recipe"]):
+                f = set(pareto_front(rows, {a: objectives[a], b: objectives[b]}, by=by)["point_id"])
+                assert f <= set(ids), (a, b, by)
+                fronts |= f
+    assert f"{len(fronts):,} points" in header["sample_note"] and "400 of 1,440 design points" in header["sample_note"]
+    rest = totals[~totals["point_id"].isin(fronts)]
+    expected = set(rest.assign(_key=_keyed(rest)).nsmallest(400 - len(fronts), "_key")["point_id"])
+    assert set(ids) - fronts == expected  # the uniform sample: the smallest point-id hashes
+    assert len(arrays["b:latency_s"]) == len(header["op_kinds"]) * 400  # breakdowns of the shown points only
+    lat = next(c for c in header["columns"] if c["name"] == "latency_s")
+    assert lat["kind"] == "num"
+    exact = totals.set_index("point_id").loc[ids, "latency_s"].to_numpy()
+    assert np.array_equal(arrays["c:latency_s"], exact)  # values exactly as stored
 
 
 def test_payload_handles_many_values_and_nan(totals):
@@ -344,3 +413,21 @@ def test_parallel_coordinates_brushing_filters_the_selection(fresh, totals, quic
     lo = fresh.input_value("#filter-groups input[data-range='energy_pj'][data-end='0']")
     assert float(lo) == pytest.approx(10.0)
     _shot(fresh, "07-brush")
+
+
+def test_sampled_page_in_the_browser_keeps_the_full_fronts(browser, quickstart, tmp_path):
+    from sweeps.explorer import write_explorer
+
+    log: list = []
+    pg = _open(browser, write_explorer(quickstart, tmp_path / "sampled.html", max_points=400), log)
+    assert pg.evaluate("tasimExplorer.pointCount()") == 400 and pg.evaluate("tasimExplorer.storedCount()") == 1440
+    note = pg.inner_text("#sample-note")
+    assert pg.is_visible("#sample-note") and "400 of 1,440 design points" in note and "uniform sample" in note
+    for x, y in (("latency_s", "area_mm2"), ("energy_pj", "fidelity_minilm:max")):
+        assert sorted(pg.evaluate("([x, y]) => tasimExplorer.frontIds(x, y)", [x, y])) == sorted(
+            _pareto_cli(quickstart, f"{x},{y}"))  # the front of the whole store, though the page holds a sample
+        js = pg.evaluate("([x, y]) => tasimExplorer.frontIds(x, y, 'model')", [x, y])
+        assert sorted(js) == sorted(_pareto_cli(quickstart, f"{x},{y}", "--by", "model"))
+    _shot(pg, "10-sampled-page")
+    assert [e for e in log if e[0] in ("pageerror", "console.error", "requestfailed")] == []
+    pg.close()

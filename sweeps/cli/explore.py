@@ -32,7 +32,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="comma-separated extra result columns or expressions for the objective menu "
                         "(the spec's objectives and the common metrics are always there)")
     p.add_argument("--max-points", type=positive_int, default=None, metavar="N",
-                   help="refuse results with more design points than this (default 250,000: about 50 MB of page)")
+                   help="at most this many design points on the page (default 250,000: up to ~50 MB); a larger "
+                        "sweep shows every point of the Pareto fronts of its objectives plus a uniform sample")
     p.set_defaults(func=run)
 
 
