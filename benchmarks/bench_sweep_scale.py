@@ -5,6 +5,7 @@
     python benchmarks/bench_sweep_scale.py --points 200000 --workers 1
     python benchmarks/bench_sweep_scale.py --points 1000000 --base tpuv1   # memory: levels, residency
     python benchmarks/bench_sweep_scale.py --points 1000000 --base multi-gb  # 16 arrays, shared buffer
+    python benchmarks/bench_sweep_scale.py --points 500000 --dask 1,2      # Dask LocalCluster, 1 then 2 workers
 
 Runs the real command in a subprocess (start-up, planning, calibration, workers, Parquet writes and the
 final compaction all included) on BERT-base seq 128 (w8a8) over array rows x cols x PE precision
@@ -83,13 +84,31 @@ def main() -> None:
                     help="base design: gemmini (buffers:/dram:), tpuv1 (memory: levels) or multi-gb (16 arrays)")
     ap.add_argument("--keep", metavar="DIR", default=None, help="write the results here and keep them")
     ap.add_argument("--every", type=float, default=0.0, metavar="S", help="print partial figures every S seconds")
+    ap.add_argument("--dask", metavar="N,N,...", default=None,
+                    help="run on a Dask LocalCluster (127.0.0.1) of each worker count in turn and print the scaling")
     args = ap.parse_args()
+    if args.dask:
+        if args.keep:
+            ap.error("--keep with --dask would resume the first run's results in the later ones")
+        rates = {}
+        for n_w in (int(x) for x in args.dask.split(",")):
+            rates[n_w] = run_once(args, ["--dask-local", str(n_w)])
+        one = rates[min(rates)]
+        for n_w, r in rates.items():
+            print(f"Dask x{n_w}: {r:,.0f} points/min end to end = {r / one:.2f}x the {min(rates)}-worker rate "
+                  f"({r / one / (n_w / min(rates)):.0%} scaling efficiency)")
+        return
+    run_once(args, ["--workers", str(args.workers)])
+
+
+def run_once(args: argparse.Namespace, executor: list[str]) -> float:
+    """One run of the command; prints its figures and returns points/min end to end."""
     tmp = Path(tempfile.mkdtemp(prefix="tasim-bench-scale-"))
     out = Path(args.keep) if args.keep else tmp / "out"
     spec = spec_for(args.points, args.base)
     (tmp / "spec.yaml").write_text(yaml.safe_dump(spec))
     cmd = [sys.executable, "-m", "sweeps.cli", "sweep", str(tmp / "spec.yaml"), "-o", str(out), "--no-report",
-           "--workers", str(args.workers)]
+           *executor]
     env = dict(os.environ, PYTHONPATH=f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}")
     print(f"== {' '.join(cmd[1:])}  (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)", flush=True)
     t0 = time.perf_counter()
@@ -124,6 +143,7 @@ def main() -> None:
     print(f"load average after: {os.getloadavg()[0]:.1f}")
     if not args.keep:
         shutil.rmtree(tmp, ignore_errors=True)
+    return 60 * n / wall
 
 
 if __name__ == "__main__":

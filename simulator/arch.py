@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from simulator.levels import DramKind, Hierarchy, MemoryLevelSpec, dram_efficiency, resolve, validate_levels
 from workloads.errors import InputError, show_value
@@ -276,6 +276,10 @@ class ArchSpec:
     tech: TechSpec = spec_field(default_factory=TechSpec)
     energy: EnergySpec = spec_field(default_factory=EnergySpec)
     area: AreaSpec = spec_field(default_factory=AreaSpec)
+
+    #: the fields ``__post_init__`` checks: a copy that changes none of them (e.g. only ``array``) needs
+    #: no re-check (``sweeps.spec.replace_path``); a new cross-field check must name its fields here
+    POST_INIT_FIELDS: ClassVar[frozenset[str]] = frozenset({"memory", "buffers", "dram"})
 
     def __post_init__(self) -> None:
         if self.memory is None:

@@ -13,6 +13,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from simulator.arch import ArchSpec
@@ -58,6 +60,13 @@ def fixed_mm2(arch: ArchSpec) -> float:
     return a.fixed_mm2_45nm * logic_scale(arch) + phy_per * dram_peak_gbps(arch)
 
 
+def array_mm2(arch: ArchSpec, num_pes: Any) -> Any:
+    """Area of ``num_pes`` PEs of ``arch`` (a number, or an array of PE counts: one per design of a group)."""
+    s = logic_scale(arch)
+    pe_um2 = pe_area_um2(arch.pe, arch.area) + pe_register_bits(arch) * arch.area.register_um2_per_bit
+    return num_pes * pe_um2 * arch.area.array_overhead * s * 1e-6
+
+
 def area_breakdown_mm2(arch: ArchSpec) -> dict[str, float]:
     """``{"array", "sram", "vector", "fixed", "total"}`` in mm^2.
 
@@ -65,8 +74,7 @@ def area_breakdown_mm2(arch: ArchSpec) -> dict[str, float]:
     fixed = control/DMA/interface + DRAM PHY (docs/energy.md, docs/calibration.md).
     """
     s = logic_scale(arch)
-    pe_um2 = pe_area_um2(arch.pe, arch.area) + pe_register_bits(arch) * arch.area.register_um2_per_bit
-    array = arch.num_pes * pe_um2 * arch.area.array_overhead * s * 1e-6
+    array = array_mm2(arch, arch.num_pes)
     h = arch.hierarchy
     if h.legacy:
         sram = sum(arch.buffers.sizes_bytes()) * arch.array.count / 2**20 * sram_mm2_per_mb(arch)

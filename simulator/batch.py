@@ -50,7 +50,7 @@ class BatchResult:
     n: int
     cols: dict[str, np.ndarray]  # scalar totals, (n,)
     breakdown: np.ndarray  # (n, len(COMPONENTS)) energy pJ
-    area: list[dict[str, float]]
+    area: dict[str, np.ndarray]  # area_breakdown_mm2 components and "total", (n,) each
     kinds: tuple[str, ...]
     kind_sums: np.ndarray  # (n, kinds, len(_KIND_COLS))
 
@@ -79,10 +79,10 @@ class BatchResult:
         out: dict[str, np.ndarray] = {"cycles": c["cycles"], "latency_s": c["latency_s"], "energy_pj": c["energy_pj"]}
         for i, comp in enumerate(COMPONENTS):
             out[f"energy_{comp}_pj"] = self.breakdown[:, i]
-        out["area_mm2"] = np.array([a["total"] for a in self.area])
-        for k in self.area[0]:
+        out["area_mm2"] = self.area["total"]
+        for k, v in self.area.items():
             if k != "total":
-                out[f"area_{k}_mm2"] = np.array([a[k] for a in self.area])
+                out[f"area_{k}_mm2"] = v
         for key in _TOTAL_KEYS:
             out[key] = c[key]
         out = derive_columns(out)
@@ -116,7 +116,7 @@ def _outside(gc: GroupColumns) -> np.ndarray:
     figures, utilization above 1)?"""
     figs = [np.asarray(v, dtype=np.float64) for v in gc.totals.values()]
     figs += [gc.breakdown[:, i] for i in range(gc.breakdown.shape[1])]
-    figs += [np.array([a[k] for a in gc.area], dtype=np.float64) for k in gc.area[0]]
+    figs += list(gc.area.values())
     x = np.stack(figs)
     util = np.asarray(gc.totals["utilization"], dtype=np.float64)
     return (~np.isfinite(x) | (x < 0)).any(axis=0) | (util > 1.0 + 1e-9)
@@ -139,7 +139,7 @@ def simulate_batch(workload: Workload, archs: list[ArchSpec], *, engine: str = "
         groups.setdefault(group_key(a, memo), []).append(i)
     cols: dict[str, np.ndarray] = {}
     breakdown = np.empty((n, len(COMPONENTS)))
-    area: list[dict[str, float]] = [{}] * n
+    area: dict[str, np.ndarray] = {}
     kinds: tuple[str, ...] = ()
     kind_sums = np.empty(0)
     over = 0
@@ -160,8 +160,8 @@ def simulate_batch(workload: Workload, archs: list[ArchSpec], *, engine: str = "
             cols[k][idx] = gc.totals[k]
         breakdown[idx] = gc.breakdown
         kind_sums[idx] = _kind_sums(gc, kinds_all)[1]
-        for j, i in enumerate(idx_list):
-            area[i] = gc.area[j]
+        for k, v in gc.area.items():
+            area.setdefault(k, np.empty(n))[idx] = v
         if prep.gemms:
             ex = np.flatnonzero(gc.dram_need_bytes > gc.dram_capacity_bytes)
             over += ex.size

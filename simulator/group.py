@@ -15,6 +15,8 @@ term that reads a new arch field either reads it here per design or the field jo
 
 from __future__ import annotations
 
+import functools
+import operator
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -32,7 +34,14 @@ _DRAM_NUMBERS = ("bandwidth_gbps", "bytes_per_cycle", "latency_cycles", "efficie
 
 def _rest(spec: Any, numbers: tuple[str, ...]) -> tuple:
     """The fields of a (frozen dataclass) spec other than ``numbers``, as a hashable tuple."""
-    return tuple(getattr(spec, f) for f in spec.__dataclass_fields__ if f not in numbers)
+    return _getter(type(spec), numbers)(spec)
+
+
+@functools.cache
+def _getter(cls: type, numbers: tuple[str, ...]) -> Callable[[Any], tuple]:
+    names = [f for f in cls.__dataclass_fields__ if f not in numbers]  # type: ignore[attr-defined]
+    get = operator.attrgetter(*names)
+    return get if len(names) > 1 else (lambda spec: (get(spec),))
 
 
 def group_key(a: ArchSpec, memo: dict[int, tuple] | None = None) -> tuple:
@@ -128,8 +137,9 @@ class DesignGroup:
 
     @property
     def area_numbers(self) -> np.ndarray:
-        """Area (``simulator.area``): array shape, level capacities and the DRAM interface's peak bandwidth."""
-        return np.column_stack([self.rows, self.cols, self.level_bytes, self.dram_peak_gbps])
+        """Area (``simulator.area``) but the PE array's: level capacities and the DRAM interface's peak
+        bandwidth (the array's area is ``area.array_mm2`` of each design's PE count)."""
+        return np.column_stack([self.level_bytes, self.dram_peak_gbps])
 
     @property
     def vector_numbers(self) -> np.ndarray:

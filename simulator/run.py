@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from simulator.arch import ArchSpec
-from simulator.area import area_breakdown_mm2
+from simulator.area import area_breakdown_mm2, array_mm2
 from simulator.dataflows import NAMES as DATAFLOW_NAMES
 from simulator.energy import (
     COMPONENTS,
@@ -367,7 +367,7 @@ class GroupColumns:
     array_split: np.ndarray  # (D, gemm records) codes into SPLITS
     totals: dict[str, np.ndarray]  # scalar totals (D,)
     breakdown: np.ndarray  # (D, len(COMPONENTS)) energy pJ
-    area: list[dict[str, float]]  # per design: area_breakdown_mm2 (with "total")
+    area: dict[str, np.ndarray]  # area_breakdown_mm2 of every design (D,) (with "total")
     kv_on_chip: np.ndarray  # (D,) bool
     dram_need_bytes: np.ndarray  # (D,) weights + KV cache
     dram_capacity_bytes: np.ndarray  # (D,)
@@ -599,8 +599,8 @@ def simulate_group(w: Workload, archs: list[ArchSpec] | DesignGroup, engine: str
             cols["energy_dram_pj"][d, vpos] = v["energy_dram_pj"][vi]
     freq_hz = grp.freq_mhz * 1e6
     cols["latency_s"] = cols["cycles"] / freq_hz[:, None]
-    area = grp.per_value(grp.area_numbers, area_breakdown_mm2)
-    static_w = np.array([static_power_w(x, area[d]["total"]) for d, x in enumerate(grp.archs)], dtype=np.float64)
+    area = _group_area(grp, pes)
+    static_w = static_power_w(arch, area["total"]) * np.ones(D)
     cols["energy_leakage_pj"] = static_w[:, None] * 1e12 * cols["latency_s"]
     cols["energy_pj"] = sum(cols[f"energy_{c}_pj"] for c in COMPONENTS)
     layer, count = prep.layer_count()
@@ -655,6 +655,16 @@ def simulate_group(w: Workload, archs: list[ArchSpec] | DesignGroup, engine: str
                         dram_capacity_bytes=cap)
 
 
+def _group_area(grp: DesignGroup, pes: np.ndarray) -> dict[str, np.ndarray]:
+    """``area.area_breakdown_mm2`` of every design as arrays: the PE array's from each design's PE count,
+    the rest once per distinct level capacities and DRAM peak bandwidth; total summed as there."""
+    parts = grp.per_value(grp.area_numbers, area_breakdown_mm2)
+    out = {k: np.array([p[k] for p in parts], dtype=np.float64) for k in parts[0] if k not in ("array", "total")}
+    out = {"array": np.asarray(array_mm2(grp.arch, pes), dtype=np.float64), **out}
+    out["total"] = out["array"] + out["sram"] + out["vector"] + out["fixed"]
+    return out
+
+
 def _rowsum(x: np.ndarray) -> np.ndarray:
     """Row sums in the summation order of a 1-D ``np.sum`` (pairwise) of that row alone: column
     selections come out Fortran-ordered, and numpy would sum those column by column."""
@@ -667,8 +677,8 @@ def design_totals(gc: GroupColumns, j: int) -> dict[str, Any]:
     out: dict[str, Any] = {
         "cycles": float(t["cycles"][j]), "latency_s": float(t["latency_s"][j]), "energy_pj": float(t["energy_pj"][j]),
         "energy_breakdown_pj": {c: float(gc.breakdown[j, i]) for i, c in enumerate(COMPONENTS)},
-        "area_mm2": gc.area[j]["total"],
-        "area_breakdown_mm2": {k: v for k, v in gc.area[j].items() if k != "total"},
+        "area_mm2": float(gc.area["total"][j]),
+        "area_breakdown_mm2": {k: float(v[j]) for k, v in gc.area.items() if k != "total"},
     }
     for key in TOTAL_KEYS:
         out[key] = float(t[key][j])

@@ -463,12 +463,28 @@ def _evaluate_batched(plan: Any, wk: WorkloadKey, todo: list[int], rows: _Rows) 
     from sweeps.spec import replace_path
 
     base = plan.base_arch
+    # two stages: one template per combination of the other axes (their checks run there), then the
+    # array shape per point (no cross-field check involves it); designs of one template share every
+    # sub-spec but the array, so simulator.group resolves their memory hierarchy once
+    shape_dims = [d for d, dim in enumerate(plan.dims) if all(p in _SHAPE_PATHS for p, _ in dim[0])]
+    other_dims = [d for d in range(len(plan.dims)) if d not in shape_dims]
+    templates: dict[tuple[int, ...], Any] = {}
     for i in todo:
-        try:
-            archs.append(replace_path(base, dict(plan.axes_of(rows.digits[i]))))
-            ok_idx.append(i)
-        except Exception as exc:  # noqa: BLE001 - invalid combination: an error row
-            rows.fail(i, _error_text(exc))
+        dg = rows.digits[i]
+        key = tuple(int(dg[d]) for d in other_dims)
+        t = templates.get(key)
+        if t is None:
+            try:
+                t = replace_path(base, {p: v for d in other_dims for p, v in plan.dims[d][int(dg[d])]})
+            except Exception as exc:  # noqa: BLE001 - invalid combination: an error row
+                t = _Invalid(_error_text(exc))
+            templates[key] = t
+        if isinstance(t, _Invalid):
+            rows.fail(i, t.text)
+            continue
+        shape = {p: v for d in shape_dims for p, v in plan.dims[d][int(dg[d])]}
+        archs.append(replace_path(t, shape) if shape else t)
+        ok_idx.append(i)
     if not archs:
         return True
     t0 = time.perf_counter()
@@ -484,6 +500,14 @@ def _evaluate_batched(plan: Any, wk: WorkloadKey, todo: list[int], rows: _Rows) 
     rows.ok_many(ok_idx, cols, dt)
     rows.kinds_many(first, len(ok_idx), *res.op_kind_arrays())
     return True
+
+
+_SHAPE_PATHS = frozenset({"array.rows", "array.cols"})
+
+
+@dataclass(frozen=True)
+class _Invalid:
+    text: str
 
 
 def _error_text(exc: BaseException) -> str:

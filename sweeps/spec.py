@@ -500,32 +500,36 @@ def replace_path(obj: Any, overrides: dict[str, Any]) -> Any:
 
 
 def _replace(obj: Any, changes: dict[str, Any]) -> Any:
-    """``dataclasses.replace`` for the frozen spec dataclasses, ~10x faster: copy the instance dict, set
+    """``dataclasses.replace`` for the frozen spec dataclasses, ~10x faster: copy the instance dict
+    (without the values cached by ``functools.cached_property``, which belong to the old instance), set
     the changed fields, run ``__post_init__`` (its checks). Falls back to ``dataclasses.replace`` for
-    classes without an instance dict or with cached properties."""
+    classes without an instance dict and for unknown fields."""
     import dataclasses
 
     cls = type(obj)
-    fields = _init_fields(cls)
-    if fields is None or not hasattr(obj, "__dict__") or not fields.issuperset(changes):
+    fields, cached = _init_fields(cls)
+    if not hasattr(obj, "__dict__") or not fields.issuperset(changes):
         return dataclasses.replace(obj, **changes)  # (unknown fields: raises its own error)
     new = object.__new__(cls)
-    new.__dict__.update(obj.__dict__)
-    new.__dict__.update(changes)
+    d = new.__dict__
+    d.update(obj.__dict__)
+    for name in cached:
+        d.pop(name, None)
+    d.update(changes)
     post = getattr(new, "__post_init__", None)
-    if post is not None:
+    checked = getattr(cls, "POST_INIT_FIELDS", None)  # the fields its checks read, where a class says so
+    if post is not None and (checked is None or not checked.isdisjoint(changes)):
         post()
     return new
 
 
 @functools.cache
-def _init_fields(cls: type) -> frozenset[str] | None:
-    """Init fields of a dataclass, or None when the instance-dict copy is not safe (cached properties)."""
+def _init_fields(cls: type) -> tuple[frozenset[str], tuple[str, ...]]:
+    """Init fields of a dataclass and the names of its cached properties (dropped from a copy)."""
     import dataclasses
 
-    if any(isinstance(v, functools.cached_property) for k in cls.__mro__ for v in vars(k).values()):
-        return None
-    return frozenset(f.name for f in dataclasses.fields(cls) if f.init)
+    cached = tuple(k for c in cls.__mro__ for k, v in vars(c).items() if isinstance(v, functools.cached_property))
+    return frozenset(f.name for f in dataclasses.fields(cls) if f.init), cached
 
 
 def load_sweep(path: str | Path, *, workload_files: tuple[str, ...] = (), evaluator: Any = None) -> Sweep:
