@@ -4,7 +4,8 @@ Layout of ``DIR``::
 
     sweep.json                 the resolved spec and run metadata (written atomically)
     parts/part-<uuid>.parquet  one file per finished batch (tidy rows, see sweeps/evaluate.py)
-    parts/compact-<uuid>.parquet  many parts merged into one (streamed, at most COMPACT_ROWS rows);
+    parts/compact-<uuid>.parquet  many parts merged into one (streamed, at most COMPACT_ROWS rows;
+                               at most about MAX_PART_FILES files after a run, see Store.compact);
                                its Parquet metadata lists the parts it supersedes, which are deleted
                                (and ignored if still present)
     points.npy                 sorted uint64 ids of the points of the last completed run's spec:
@@ -43,6 +44,7 @@ POINTS = "points.npy"  # sorted uint64 ids of the design points of the last comp
 META_SUPERSEDES = b"tasim_supersedes"
 COMPACT_ROWS = 4_000_000  # rows per merged file
 SMALL_PART_ROWS = 20_000  # parts below this are merged at the end of a run
+MAX_PART_FILES = 64  # more files than this at the end of a run: the smallest are merged (up to COMPACT_ROWS)
 QUARANTINE = "quarantine"
 # columns every part has, with their Arrow type family; a part without them is foreign
 REQUIRED_STRING_COLUMNS = ("point_id", "row", "status")
@@ -215,53 +217,73 @@ class Store:
         os.replace(tmp, final)
         return final
 
-    def compact(self, min_parts: int = 8, max_rows: int = COMPACT_ROWS, small_rows: int = SMALL_PART_ROWS) -> None:
-        """Merge small part files (< ``small_rows`` rows) into files of up to ``max_rows`` rows, streaming:
-        one part in memory at a time. Large parts (big tasks of long sweeps) are left as they are.
+    def compact(self, min_parts: int = 8, max_rows: int = COMPACT_ROWS, small_rows: int = SMALL_PART_ROWS,
+                max_files: int = MAX_PART_FILES) -> None:
+        """Merge part files, streaming (one row group in memory at a time), into files of up to
+        ``max_rows`` rows: the small ones (< ``small_rows`` rows) once there are ``min_parts`` of them,
+        and, while more than ``max_files`` files hold the results (a long sweep writes one per task:
+        thousands for 10 M points), the smallest files -- merged ones included -- so that the count
+        comes down to ``max_files`` (or as far as ``max_rows`` allows). Files are never split.
 
-        Crash-safe: each merged file names the parts it replaces in its Parquet metadata; those are
-        deleted after it is in place, and ignored if a crash left them behind. Every part keeps its
-        total rows in their own row groups, so readers of the totals skip the op-kind rows.
+        Crash-safe: each merged file names the files it replaces in its Parquet metadata; they are
+        deleted after it is in place, and ignored if a crash left them behind (and deleted before a
+        merged file is merged again). Total rows keep their own row groups, so readers of the totals
+        skip the op-kind rows.
         """
-        parts = []
-        for f in self.part_files():
-            if f.name.startswith("part-"):
-                n = pq.ParquetFile(f).metadata.num_rows
-                if n < small_rows:
-                    parts.append((f, n))
-        if len(parts) < min_parts:
-            return
-        groups: list[list[Path]] = [[]]
-        rows = 0
-        for f, n in parts:
-            if groups[-1] and rows + n > max_rows:
-                groups.append([])
-                rows = 0
-            groups[-1].append(f)
-            rows += n
+        for name in self._superseded():  # left by a crash: never merge a file that is already merged
+            (self.parts_dir / name).unlink(missing_ok=True)
+        live = [(f, pq.ParquetFile(f).metadata.num_rows) for f in self.part_files()]
+        small = [(f, n) for f, n in live if f.name.startswith("part-") and n < small_rows]
+        groups = _pack(small, max_rows) if len(small) >= min_parts else []
+        merged = {f for g in groups for f in g}
+        count = len(live) - sum(len(g) - 1 for g in groups)
+        if count > max_files:  # too many files: merge the smallest of the rest as well
+            rest = sorted(((f, n) for f, n in live if f not in merged), key=lambda fn: fn[1])
+            groups += _pack(rest, max_rows, reduce_by=count - max_files)
         for files in groups:
-            files = [f for f in files if self._read(f) is not None]  # a bad part is rejected, never merged
-            if len(files) < 2:
-                continue
-            schema = unify([pq.read_schema(f) for f in files])
-            meta = dict(schema.metadata or {})
-            meta[META_SUPERSEDES] = json.dumps([f.name for f in files]).encode()
-            name = f"compact-{uuid.uuid4().hex}.parquet"
-            tmp = self.parts_dir / f".{name}.tmp"
-            with pq.ParquetWriter(tmp, schema.with_metadata(meta), compression="zstd") as w:
-                for f in files:
-                    t = conform(pq.read_table(f), schema)
+            self._merge(files)
+
+    def _merge(self, files: list[Path]) -> None:
+        """One merged file from ``files`` (streamed row group by row group), then the sources deleted."""
+        files = [f for f in files if self._schema(f) is not None]  # a foreign part is rejected, never merged
+        if len(files) < 2:
+            return
+        schema = unify([pq.read_schema(f) for f in files])
+        meta = dict(schema.metadata or {})
+        meta[META_SUPERSEDES] = json.dumps([f.name for f in files]).encode()
+        name = f"compact-{uuid.uuid4().hex}.parquet"
+        tmp = self.parts_dir / f".{name}.tmp"
+        bad: tuple[Path, Exception] | None = None
+        with pq.ParquetWriter(tmp, schema.with_metadata(meta), compression="zstd") as w:
+            for f in files:
+                try:
+                    pf = pq.ParquetFile(f)
+                    n_groups = pf.num_row_groups
+                except (OSError, pa.ArrowException) as exc:
+                    bad = (f, exc)
+                    break
+                for i in range(n_groups):
+                    try:  # reading errors name the part; writing errors (disk full) are raised
+                        t = conform(pf.read_row_group(i), schema)
+                    except (OSError, pa.ArrowException) as exc:  # a truncated body behind a readable footer
+                        bad = (f, exc)
+                        break
                     row = t.column("row").to_numpy(zero_copy_only=False)
                     n_tot = int((row == "total").sum())
-                    if n_tot and (row[:n_tot] == "total").all():  # totals first: keep them a row group
+                    if 0 < n_tot < t.num_rows and (row[:n_tot] == "total").all():  # totals: own row group
                         w.write_table(t.slice(0, n_tot))
-                        if t.num_rows > n_tot:
-                            w.write_table(t.slice(n_tot))
+                        w.write_table(t.slice(n_tot))
                     else:
                         w.write_table(t)
-            os.replace(tmp, self.parts_dir / name)
-            for f in files:
-                f.unlink(missing_ok=True)
+                if bad is not None:
+                    break
+        if bad is not None:  # nothing merged; the bad part is rejected, the others wait for the next compaction
+            tmp.unlink(missing_ok=True)
+            self._reject(bad[0], f"unreadable ({type(bad[1]).__name__}: {one_line(str(bad[1]), 120)})")
+            return
+        os.replace(tmp, self.parts_dir / name)
+        for f in files:
+            f.unlink(missing_ok=True)
 
     def write_meta(self, meta: dict[str, Any]) -> None:
         tmp = self.dir / ".sweep.json.tmp"
@@ -408,6 +430,28 @@ def _member(ints: np.ndarray, keep: np.ndarray) -> np.ndarray:
         return np.zeros(ints.size, dtype=bool)
     pos = np.minimum(np.searchsorted(keep, ints), keep.size - 1)
     return keep[pos] == ints
+
+
+def _pack(files: list[tuple[Path, int]], max_rows: int, reduce_by: int | None = None) -> list[list[Path]]:
+    """Groups of consecutive ``(file, rows)`` of at most ``max_rows`` rows (a group of one is dropped);
+    with ``reduce_by``, only as many groups as it takes to have that many files fewer."""
+    groups: list[list[Path]] = []
+    cur: list[Path] = []
+    rows = 0
+    for f, n in files:
+        if reduce_by is not None and reduce_by <= 0:
+            break
+        if cur and rows + n > max_rows:
+            if len(cur) >= 2:
+                groups.append(cur)
+            cur, rows = [], 0
+        cur.append(f)
+        rows += n
+        if reduce_by is not None and len(cur) >= 2:
+            reduce_by -= 1
+    if len(cur) >= 2:
+        groups.append(cur)
+    return groups
 
 
 def unify(schemas: list[pa.Schema]) -> pa.Schema:

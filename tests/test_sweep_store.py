@@ -150,3 +150,92 @@ def test_long_work_is_visible_estimate_progress_lines_and_engine_note(tmp_path):
     run_sweep(sweep_from_dict(dict(spec, name="q"), evaluator=sweep_fakesim.evaluate), tmp_path / "q", executor=LocalExecutor(1), log=quiet,
               progress=False)
     assert quiet.getvalue() == ""
+
+
+# ---- compaction: a bounded number of files, streamed, crash-safe ----------------------------------------
+
+
+def _parts(store: Store, n_parts: int, points: int, start: int = 0) -> None:
+    """``n_parts`` parts of ``points`` design points each: a total row then two op-kind rows per point."""
+    for p in range(start, start + n_parts):
+        ids = [f"{p:08x}{i:08x}" for i in range(points)]
+        tot = pd.DataFrame({"point_id": ids, "row": "total", "op_kind": "", "status": "ok",
+                            "latency_s": np.arange(points) + p * 1e-3})
+        ops = pd.DataFrame({"point_id": ids * 2, "row": "op_kind", "op_kind": ["qkv"] * points + ["ffn"] * points,
+                            "status": "ok", "latency_s": np.arange(2 * points) * 0.5})
+        store.write_batch(pd.concat([tot, ops], ignore_index=True))
+
+
+def _rows(store: Store) -> pd.DataFrame:
+    return canonical(pd.concat([pq.read_table(f).to_pandas() for f in store.part_files()], ignore_index=True))
+
+
+def test_compaction_bounds_the_number_of_files_streaming(tmp_path, monkeypatch):
+    store = Store(tmp_path / "s")
+    _parts(store, 40, 10)  # 40 files of 30 rows, none 'small'
+    before, ids = _rows(store), store.finished_ints()
+
+    def whole_file(*a, **k):
+        raise AssertionError("compaction read a whole file into memory")
+
+    monkeypatch.setattr(pq, "read_table", whole_file)  # merged row group by row group
+    store.compact(small_rows=10, max_rows=300, max_files=5)
+    monkeypatch.undo()
+    files = store.part_files()
+    assert len(files) == 5  # 40 -> 5: as few merges as it takes (one part is left as it is)
+    assert max(pq.ParquetFile(f).metadata.num_rows for f in files) <= 300
+    pd.testing.assert_frame_equal(_rows(store), before)
+    assert np.array_equal(store.finished_ints(), ids)
+    for f in [f for f in files if f.name.startswith("compact-")]:  # totals in row groups of their own
+        pf = pq.ParquetFile(f)
+        kinds = [set(pf.read_row_group(i, columns=["row"]).column("row").to_pylist()) for i in range(pf.num_row_groups)]
+        assert all(len(k) == 1 for k in kinds) and {"total"} in kinds
+    assert sorted(store.parts_dir.glob("*.parquet")) == sorted(files)  # merged parts deleted, no .tmp left
+    assert not list(store.parts_dir.glob(".*.tmp"))
+    # a later run adds files: merged files are merged again while there are too many
+    _parts(store, 20, 10, start=40)
+    store.compact(small_rows=10, max_rows=600, max_files=3)
+    assert len(store.part_files()) <= 3
+    assert len(store.finished_ints()) == 600 and not _rows(store).duplicated(KEY).any()
+    store.compact(small_rows=10, max_rows=600, max_files=3)  # nothing left to do: no file rewritten
+    assert len(store.part_files()) <= 3 and len(store.finished_ints()) == 600
+
+
+def test_compaction_killed_at_any_step_loses_and_duplicates_nothing(tmp_path, monkeypatch):
+    store = Store(tmp_path / "s")
+    _parts(store, 12, 10)
+    before = _rows(store)
+    # killed while writing the merged file: its .tmp is swept, the parts are untouched
+    calls = {"n": 0}
+    real_write = pq.ParquetWriter.write_table
+
+    def dies(self, *a, **k):
+        calls["n"] += 1
+        if calls["n"] == 5:
+            raise KeyboardInterrupt
+        return real_write(self, *a, **k)
+
+    monkeypatch.setattr(pq.ParquetWriter, "write_table", dies)
+    with pytest.raises(KeyboardInterrupt):
+        store.compact(small_rows=10, max_rows=1000, max_files=2)
+    monkeypatch.undo()
+    store = Store(tmp_path / "s")
+    assert len(store.part_files()) == 12 and not list(store.parts_dir.glob(".*.tmp"))
+    pd.testing.assert_frame_equal(_rows(store), before)
+    # killed after the merged file is in place but before the parts it replaces are deleted
+    real_unlink = Path.unlink
+
+    def no_unlink(self, *a, **k):
+        if self.name.startswith("part-"):
+            raise KeyboardInterrupt
+        return real_unlink(self, *a, **k)
+
+    monkeypatch.setattr(Path, "unlink", no_unlink)
+    with pytest.raises(KeyboardInterrupt):
+        store.compact(small_rows=10, max_rows=200, max_files=2)
+    monkeypatch.undo()
+    assert len(list(store.parts_dir.glob("part-*"))) == 12  # all still there, but superseded
+    pd.testing.assert_frame_equal(_rows(store), before)  # readers skip them
+    store.compact(small_rows=10, max_rows=1000, max_files=1)  # the merged file merged again: leftovers first deleted
+    assert len(store.part_files()) == 1 and not list(store.parts_dir.glob("part-*"))
+    pd.testing.assert_frame_equal(_rows(store), before)
