@@ -63,14 +63,27 @@ def spec_for(points: int, base: str = "gemmini") -> dict:
             "objectives": {"latency_s": "min", "energy_pj": "min"}}
 
 
-def tree_rss(pid: int) -> tuple[int, int]:
-    """(driver RSS, driver + descendants RSS) in bytes."""
+def tree_rss(pid: int, cpu: dict[int, float] | None = None) -> tuple[int, int]:
+    """(driver RSS, driver + descendants RSS) in bytes; ``cpu`` collects each process's CPU seconds
+    (user + system) as last seen (the driver under key 0)."""
     try:
         import psutil
 
         p = psutil.Process(pid)
         own = p.memory_info().rss
-        total = own + sum(c.memory_info().rss for c in p.children(recursive=True))
+        kids = p.children(recursive=True)
+        total = own
+        if cpu is not None:
+            t = p.cpu_times()
+            cpu[0] = t.user + t.system
+        for c in kids:
+            try:
+                total += c.memory_info().rss
+                if cpu is not None:
+                    t = c.cpu_times()
+                    cpu[c.pid] = t.user + t.system
+            except Exception:  # noqa: BLE001 - gone meanwhile
+                pass
         return own, total
     except Exception:  # noqa: BLE001 - process gone between listing and reading
         return 0, 0
@@ -116,9 +129,10 @@ def run_once(args: argparse.Namespace, executor: list[str]) -> float:
     with open(err_path, "w") as err_file:
         p = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=err_file, text=True)
         peak_own = peak_tree = 0
+        cpu: dict[int, float] = {}
         last = t0
         while p.poll() is None:
-            own, total = tree_rss(p.pid)
+            own, total = tree_rss(p.pid, cpu)
             peak_own, peak_tree = max(peak_own, own), max(peak_tree, total)
             if args.every and time.perf_counter() - last >= args.every:  # partial figures of long runs
                 last = time.perf_counter()
@@ -140,6 +154,13 @@ def run_once(args: argparse.Namespace, executor: list[str]) -> float:
     print(f"end to end: {n:,} points in {wall:.1f} s = {60 * n / wall:,.0f} points/min (target >= 500,000 on 2 cores)")
     print(f"peak RSS: driver {peak_own / 2**20:,.0f} MiB, driver + workers {peak_tree / 2**20:,.0f} MiB "
           f"(target < 2048 MiB); store {disk / 2**30:.2f} GiB on disk ({disk / max(n, 1):.0f} bytes/point)")
+    driver_cpu = cpu.get(0, 0.0)
+    workers_cpu = sum(v for k, v in cpu.items() if k)
+    per_pt = driver_cpu / max(n, 1) * 1e6
+    print(f"CPU: driver {driver_cpu:.1f} s ({per_pt:.1f} us/point: the driver alone could feed "
+          f"{60e6 / max(per_pt, 1e-9):,.0f} points/min), workers {workers_cpu:.1f} s "
+          f"({workers_cpu / max(n, 1) * 1e6:.1f} us/point: {60e6 / max(workers_cpu / max(n, 1) * 1e6, 1e-9):,.0f} "
+          f"points/min per busy core); sampled every 0.2 s")
     print(f"load average after: {os.getloadavg()[0]:.1f}")
     if not args.keep:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -164,3 +164,85 @@ def test_sweep_batched_equals_per_point_path(tmp_path):
         df = sweeps.load(out).drop(columns=["eval_s"]).sort_values(["point_id", "row", "op_kind"])
         frames.append(df.reset_index(drop=True)[sorted(df.columns)])
     pd.testing.assert_frame_equal(frames[0], frames[1], check_exact=True)
+
+
+# ---- property: any group of designs, any shipped base: batch == simulate, or both refuse ------------
+
+from hypothesis import HealthCheck, event, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+SHIPPED = ("a100", "bitfusion", "edge-32", "gemmini", "hbm-128", "hbm-llm", "multi-gb", "nvdla", "sparse-2of4", "tpuv1")
+SMALL_WORKLOADS = [WorkloadKey("tinybert-4", 16, "prefill", 1, None, 1, None, "w8a8"),
+                   WorkloadKey("gpt2", 8, "decode", 1, None, 3, None, "w4a16-g32"),
+                   WorkloadKey("distilbert", 16, "prefill", 2, None, 1, None, "nm-2of4+w8a8")]
+
+
+@st.composite
+def design_numbers(draw, base):
+    """Random values of the per-design numbers (and a few structural fields) of a shipped base."""
+    over = {}
+    if draw(st.booleans()):
+        over["array.rows"] = draw(st.sampled_from([1, 3, 8, 64, 256, 1024]))
+    if draw(st.booleans()):
+        over["array.cols"] = draw(st.sampled_from([1, 5, 16, 128, 512]))
+    if draw(st.booleans()):
+        over["array.freq_mhz"] = draw(st.sampled_from([0.5, 100.0, 940.0, 5000.0]))
+    if draw(st.booleans()):
+        over["array.op_overhead_cycles"] = draw(st.sampled_from([0.0, 1.0, 1000.0]))
+    if base.memory is not None:
+        for lv in base.memory:
+            if lv.kind == "sram" and draw(st.booleans()):
+                over[f"memory.{lv.name}.capacity_kib"] = draw(st.sampled_from([0.5, 16.0, 1024.0, 65536.0]))
+            if draw(st.booleans()):
+                key = "bytes_per_cycle" if lv.bytes_per_cycle is not None else "bandwidth_gbps"
+                over[f"memory.{lv.name}.{key}"] = draw(st.sampled_from([0.01, 8.0, 900.0, float("inf")]))
+            if draw(st.booleans()):
+                over[f"memory.{lv.name}.latency_cycles"] = draw(st.sampled_from([0, 7, 500]))
+    else:
+        for f in ("ifmap_kib", "filter_kib", "ofmap_kib"):
+            if draw(st.booleans()):
+                over[f"buffers.{f}"] = draw(st.sampled_from([0.25, 32.0, 8192.0]))
+        if draw(st.booleans()):
+            over["dram.bandwidth_gbps"] = draw(st.sampled_from([0.5, 25.6, 3000.0, float("inf")]))
+            over["dram.bytes_per_cycle"] = None
+    return over
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(data=st.data())
+def test_property_batch_equals_simulate_or_both_refuse(data):
+    """Random groups of designs from any shipped base (numbers within each spec's limits, incl. unlimited
+    links and extreme sizes), mixed structures (dataflow, count): simulate_batch equals simulate design
+    by design; if any design leaves the model's range, both refuse with the same one-line message."""
+    import warnings
+
+    from workloads.errors import InputError
+
+    base = load_arch(data.draw(st.sampled_from(SHIPPED)))
+    wk = data.draw(st.sampled_from(SMALL_WORKLOADS))
+    w = build_workload_cached(wk)
+    structs = data.draw(st.lists(st.fixed_dictionaries({
+        "array.dataflow": st.sampled_from(["os", "ws", "is", "auto"]), "array.count": st.sampled_from([1, 2, 8])}),
+        min_size=1, max_size=2))
+    archs = []
+    for s in structs:
+        for _ in range(data.draw(st.integers(1, 4))):
+            archs.append(replace_path(base, {**s, **data.draw(design_numbers(base))}))
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        outcomes = []
+        for a in archs:
+            try:
+                outcomes.append(simulate(w, a))
+            except InputError as exc:
+                outcomes.append(str(exc))
+        refused = [o for o in outcomes if isinstance(o, str)]
+        event(f"refused: {bool(refused)}")
+        if refused:
+            with pytest.raises(InputError) as got:
+                simulate_batch(w, archs)
+            assert str(got.value) in refused
+            return
+        batch = simulate_batch(w, archs)
+    for j, res in enumerate(outcomes):
+        _same(batch, j, res)
