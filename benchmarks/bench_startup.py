@@ -55,7 +55,10 @@ def imports_numba(args: list[str], env: dict[str, str]) -> bool:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=7)
+    ap.add_argument("--quick", action="store_true", help="3 runs per command")
     args = ap.parse_args()
+    if args.quick:
+        args.runs = 3
     env = dict(os.environ, PYTHONPATH=f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}")
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # a warm install has its .pyc files
     with tempfile.TemporaryDirectory() as tmp:

@@ -92,6 +92,7 @@ def tree_rss(pid: int, cpu: dict[int, float] | None = None) -> tuple[int, int]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--points", type=int, default=1_000_000)
+    ap.add_argument("--quick", action="store_true", help="50,000 points (benchmarks/run_all.py)")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--base", choices=sorted(BASES), default="gemmini",
                     help="base design: gemmini (buffers:/dram:), tpuv1 (memory: levels) or multi-gb (16 arrays)")
@@ -100,6 +101,8 @@ def main() -> None:
     ap.add_argument("--dask", metavar="N,N,...", default=None,
                     help="run on a Dask LocalCluster (127.0.0.1) of each worker count in turn and print the scaling")
     args = ap.parse_args()
+    if args.quick:
+        args.points = 50_000
     if args.dask:
         if args.keep:
             ap.error("--keep with --dask would resume the first run's results in the later ones")
