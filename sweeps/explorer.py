@@ -129,7 +129,7 @@ def sample_points(store: Store, meta: dict[str, Any], limit: int, metrics: list[
     part), the sample as ids and hashes only."""
     from itertools import combinations
 
-    from sweeps.pareto import pareto_front
+    from sweeps.pareto import pareto_mask
     from sweeps.summary import WORKLOAD_GROUP, _keyed, with_metrics
 
     objectives = _front_objectives(meta, metrics)
@@ -148,21 +148,26 @@ def sample_points(store: Store, meta: dict[str, Any], limit: int, metrics: list[
             keep = np.argpartition(keys, limit - 1)[:limit]
             keys, ids = keys[keep], ids[keep]
         both = part if front is None else pd.concat([front, part], ignore_index=True)
-        both = both.reset_index(drop=True)
         groups = [c for c in WORKLOAD_GROUP + ["recipe"] if c in both.columns]
         objs = {c: v for c, v in objectives.items() if c in both.columns and pd.api.types.is_numeric_dtype(both[c])}
         ok = np.ones(len(both), dtype=bool)
         for c in cons:
             if c.column in both.columns:
                 ok &= c.mask(both[c.column].to_numpy(dtype=float))
+        # pareto_front(rows, {a, b}, by=groups) of every pair, on arrays: the groups are found once per part
+        codes = both.groupby(groups, sort=False, dropna=False).ngroup().to_numpy() if groups else np.zeros(len(both))
+        order = np.argsort(codes, kind="stable")
+        members = np.split(order, np.flatnonzero(np.diff(codes[order])) + 1)
         on_front = np.zeros(len(both), dtype=bool)
         for a, b in combinations(objs, 2):
-            for rows in (both, both[ok]):
-                if len(rows):
-                    on_front[pareto_front(rows, {a: objs[a], b: objs[b]}, by=groups or None).index.to_numpy()] = True
-        front = both[on_front]
+            values = np.column_stack([both[a].to_numpy(dtype=float), both[b].to_numpy(dtype=float)])
+            for idx in members:
+                for rows in (idx, idx[ok[idx]]):  # without and with the constraints
+                    if len(rows):
+                        on_front[rows[pareto_mask(values[rows], [objs[a], objs[b]])]] = True
+        front = both[on_front].reset_index(drop=True)
     front_ids = [] if front is None else front["point_id"].tolist()
-    rest = ~np.isin(ids, np.array(front_ids, dtype=object))
+    rest = ~pd.Series(ids).isin(front_ids).to_numpy()  # hashed (np.isin on object arrays compares every pair)
     keys, ids = keys[rest], ids[rest]
     take = np.argsort(keys, kind="stable")[:max(0, limit - len(front_ids))]
     return Sample(front_ids + ids[take].tolist(), stored, len(front_ids), objectives, groups)
