@@ -105,6 +105,10 @@ class _Prepared:
 
     def positions(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """(GEMM record of each GEMM op, vector record of each vector op, their positions in workload order)."""
+        return self._positions
+
+    @cached_property
+    def _positions(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         o = self.order
         return (np.array([i for t, i in o if t == "g"], dtype=np.int64), np.array([i for t, i in o if t == "v"], dtype=np.int64),
                 np.array([j for j, (t, _) in enumerate(o) if t == "g"], dtype=np.int64),
@@ -113,23 +117,31 @@ class _Prepared:
     def _op(self, t: str, i: int) -> Any:
         return self.gemms[i] if t == "g" else self.vops[i]
 
-    def layer_count(self) -> tuple[np.ndarray, np.ndarray]:
-        """Per op in workload order: its layer, and its instances (count x batch for a GEMM x steps)."""
+    @cached_property
+    def _layer_count(self) -> tuple[np.ndarray, np.ndarray]:
         ops = [(t, self._op(t, i)) for t, i in self.order]
         return (np.array([op.layer for _, op in ops], dtype=np.int64),
                 np.array([op.count * (op.batch if t == "g" else 1) * op.steps for t, op in ops], dtype=np.int64))
 
-    def text_columns(self) -> tuple[list[str], list[str], list[str], list[str]]:
-        """Per op in workload order: name, kind, op type (gemm / vector), phase."""
+    def layer_count(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per op in workload order: its layer, and its instances (count x batch for a GEMM x steps)."""
+        return self._layer_count
+
+    @cached_property
+    def _text_columns(self) -> tuple[list[str], list[str], list[str], list[str]]:
         ops = [(t, self._op(t, i)) for t, i in self.order]
         return ([op.name for _, op in ops], [op.kind for _, op in ops],
                 ["gemm" if t == "g" else "vector" for t, _ in ops], [op.phase for _, op in ops])
 
-    @property
+    def text_columns(self) -> tuple[list[str], list[str], list[str], list[str]]:
+        """Per op in workload order: name, kind, op type (gemm / vector), phase (new lists)."""
+        return tuple(list(c) for c in self._text_columns)  # type: ignore[return-value]
+
+    @cached_property
     def is_gemm_op(self) -> np.ndarray:
         return np.array([t == "g" for t, _ in self.order], dtype=bool)
 
-    @property
+    @cached_property
     def op_phase(self) -> np.ndarray:
         return np.array([self._op(t, i).phase for t, i in self.order], dtype=object)
 
