@@ -16,6 +16,7 @@ import argparse
 import os
 import resource
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -65,7 +66,7 @@ def main() -> None:
               f"{os.getloadavg()[0]:.2f} on {os.cpu_count()} cores); limits: {MAX_PART_FILES} files, "
               f"{COMPACT_ROWS:,} rows per merged file")
         t0 = time.perf_counter()
-        store.compact()
+        store.compact(log=sys.stdout)
         wall = time.perf_counter() - t0
         rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         after = store.part_files()

@@ -345,7 +345,7 @@ def run_sweep(
                 bar.close()
             skipped = planned_n - runner.evaluated
         del n_done_before
-        store.compact()
+        store.compact(log=log)
         store.write_current(runner.current_ids())
         wall = time.perf_counter() - t0
         return SweepSummary(sweep.spec.name, str(out_dir), planned_n, skipped, runner.evaluated, runner.errors,

@@ -26,10 +26,11 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import numpy as np
 import pandas as pd
@@ -218,7 +219,7 @@ class Store:
         return final
 
     def compact(self, min_parts: int = 8, max_rows: int = COMPACT_ROWS, small_rows: int = SMALL_PART_ROWS,
-                max_files: int = MAX_PART_FILES) -> None:
+                max_files: int = MAX_PART_FILES, *, log: TextIO | None = None, announce_rows: int = 1_000_000) -> None:
         """Merge part files, streaming (one row group in memory at a time), into files of up to
         ``max_rows`` rows: the small ones (< ``small_rows`` rows) once there are ``min_parts`` of them,
         and, while more than ``max_files`` files hold the results (a long sweep writes one per task:
@@ -228,7 +229,8 @@ class Store:
         Crash-safe: each merged file names the files it replaces in its Parquet metadata; they are
         deleted after it is in place, and ignored if a crash left them behind (and deleted before a
         merged file is merged again). Total rows keep their own row groups, so readers of the totals
-        skip the op-kind rows.
+        skip the op-kind rows. Merging more than ``announce_rows`` rows is announced on ``log`` (a
+        10 M-point sweep's take a minute or two), with its time when done.
         """
         for name in self._superseded():  # left by a crash: never merge a file that is already merged
             (self.parts_dir / name).unlink(missing_ok=True)
@@ -240,8 +242,19 @@ class Store:
         if count > max_files:  # too many files: merge the smallest of the rest as well
             rest = sorted(((f, n) for f, n in live if f not in merged), key=lambda fn: fn[1])
             groups += _pack(rest, max_rows, reduce_by=count - max_files)
+        rows = {f: n for f, n in live}
+        n_rows = sum(rows[f] for g in groups for f in g)
+        announce = log is not None and bool(groups) and n_rows > announce_rows
+        if announce:
+            log.write(f"store: merging {sum(len(g) for g in groups):,} result files ({n_rows:,} rows) into "
+                      f"{len(groups):,} ({len(live):,} files hold the results; at most {max_files} kept)\n")
+            log.flush()
+        t0 = time.perf_counter()
         for files in groups:
             self._merge(files)
+        if announce:
+            log.write(f"store: merged in {time.perf_counter() - t0:.1f} s; {len(self.part_files()):,} files now\n")
+            log.flush()
 
     def _merge(self, files: list[Path]) -> None:
         """One merged file from ``files`` (streamed row group by row group), then the sources deleted."""

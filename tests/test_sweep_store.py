@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import subprocess
@@ -194,8 +195,12 @@ def test_compaction_bounds_the_number_of_files_streaming(tmp_path, monkeypatch):
     assert not list(store.parts_dir.glob(".*.tmp"))
     # a later run adds files: merged files are merged again while there are too many
     _parts(store, 20, 10, start=40)
-    store.compact(small_rows=10, max_rows=600, max_files=3)
+    log = io.StringIO()
+    store.compact(small_rows=10, max_rows=600, max_files=3, log=log, announce_rows=100)  # long work is announced
     assert len(store.part_files()) <= 3
+    lines = log.getvalue().splitlines()
+    assert len(lines) == 2 and lines[0].startswith("store: merging ") and "at most 3 kept" in lines[0]
+    assert lines[1].startswith("store: merged in ") and lines[1].endswith(f"{len(store.part_files())} files now")
     assert len(store.finished_ints()) == 600 and not _rows(store).duplicated(KEY).any()
     store.compact(small_rows=10, max_rows=600, max_files=3)  # nothing left to do: no file rewritten
     assert len(store.part_files()) <= 3 and len(store.finished_ints()) == 600
