@@ -65,8 +65,9 @@ def group_key(a: ArchSpec, memo: dict[int, tuple] | None = None) -> tuple:
         mem = tuple(_rest(lv, _LEVEL_NUMBERS) for lv in a.memory)
         if memo is not None:
             memo[id(a.memory)] = mem
-    return (a.name, part(a.array, _ARRAY_NUMBERS), a.pe, part(a.buffers, _BUFFER_NUMBERS), part(a.dram, _DRAM_NUMBERS),
-            mem, a.vector, a.tech, a.energy, a.area)
+    # a unified buffer is one level, separate buffers three: the number of levels is structure
+    return (a.name, part(a.array, _ARRAY_NUMBERS), a.pe, part(a.buffers, _BUFFER_NUMBERS),
+            a.buffers.unified_kib is None, part(a.dram, _DRAM_NUMBERS), mem, a.vector, a.tech, a.energy, a.area)
 
 
 def _level_numbers(a: ArchSpec) -> tuple:

@@ -130,6 +130,18 @@ def test_batch_refuses_like_simulate():
     assert str(got.value) == expected
 
 
+def test_batch_mixes_unified_and_separate_buffers():
+    """A unified buffer (one level) and separate buffers (three levels) are different structures: one
+    batch holding both gives each design its own figures."""
+    w = build_workload_cached(WorkloadKey("bert-base", 32, "prefill", 1, None, 1, None, "w8a8"))
+    base = load_arch("gemmini")
+    archs = [replace_path(base, {"buffers.unified_kib": u, "array.rows": r}) for u in (None, 256.0, 4096.0)
+             for r in (16, 64)]
+    batch = simulate_batch(w, archs)
+    for j, a in enumerate(archs):
+        _same(batch, j, simulate(w, a))
+
+
 def test_batch_with_unlimited_bandwidth_and_gbps():
     w = build_workload_cached(WorkloadKey("bert-base", 32, "prefill", 1, None, 1, None, "w8a8"))
     base = load_arch("gemmini")
@@ -231,6 +243,8 @@ def design_numbers(draw, base):
         for f in ("ifmap_kib", "filter_kib", "ofmap_kib"):
             if draw(st.booleans()):
                 over[f"buffers.{f}"] = draw(st.sampled_from([0.25, 32.0, 8192.0]))
+        if draw(st.booleans()):  # one unified level, or three separate buffers
+            over["buffers.unified_kib"] = draw(st.sampled_from([None, 64.0, 2048.0]))
         if draw(st.booleans()):
             over["dram.bandwidth_gbps"] = draw(st.sampled_from([0.5, 25.6, 3000.0, float("inf")]))
             over["dram.bytes_per_cycle"] = None
