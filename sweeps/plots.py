@@ -26,6 +26,7 @@ drawn once per file, without ``bbox_inches='tight'`` (which lays it out and draw
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -100,6 +101,14 @@ def save(fig: plt.Figure, stem: str | Path, formats: Sequence[str] = FORMATS, *,
     return out
 
 
+def legend_cols(fig: plt.Figure, entries: int, fontsize: float = 8, share: float = 0.8) -> int:
+    """Columns for a legend of ``entries`` lines beside the axes, so that it stays within ``share`` of
+    the figure's height (a legend taller than the figure would be cut off: :func:`fit` writes the
+    canvas as it is)."""
+    line_in = fontsize * 1.75 / 72  # one entry with its spacing, inches
+    return max(1, math.ceil((entries + 2) * line_in / (share * fig.get_figheight())))  # + title
+
+
 def fit(fig: plt.Figure, legend: Any = None, *, at_top: bool = False) -> None:
     """Lay the figure out once so that it can be written in one draw (``save(..., tight=False)``):
     ``tight_layout`` over its axes; a ``legend`` (a figure legend with ``loc='... left'``) gets a
@@ -166,6 +175,8 @@ class ColourTable:
         keep = set(present) if present is not None else set(self.lut)
         handles = [plt.Line2D([], [], marker="o", ls="", color=c, markeredgecolor="k", label=str(k))
                    for k, c in self.lut.items() if k in keep]
+        fig = ax if isinstance(ax, plt.Figure) else ax.figure
+        kw.setdefault("ncols", legend_cols(fig, len(handles), kw.get("fontsize", 10)))
         return ax.legend(handles=handles, title=label(self.column), **kw)
 
 
@@ -357,7 +368,7 @@ def _fig_legend(fig: plt.Figure, colours: ColourTable, front: pd.DataFrame) -> A
                for k, c in colours.lut.items() if k in present]
     handles.append(plt.Line2D([], [], marker="o", ls="", color="0.75", label="not on the front"))
     return fig.legend(handles=handles, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8,
-                      title=label(colours.column), title_fontsize=8)
+                      title=label(colours.column), title_fontsize=8, ncols=legend_cols(fig, len(handles)))
 
 
 def plot_parallel(df: pd.DataFrame, objectives: Mapping[str, str], stem: str | Path, *, color_by: str | None = None,
@@ -468,7 +479,7 @@ def plot_breakdown(df_all: pd.DataFrame, point_ids: Sequence[str], stem: str | P
         ax.grid(True, axis="y", alpha=0.3)
     handles, labels_ = axes[0].get_legend_handles_labels()
     legend = fig.legend(handles, labels_, loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8,
-                        title="op kind") if handles else None
+                        title="op kind", ncols=legend_cols(fig, len(handles))) if handles else None
     if title:
         fig.suptitle(title, fontsize=10)
     fit(fig, legend)
