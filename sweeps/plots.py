@@ -429,6 +429,11 @@ def plot_parallel(df: pd.DataFrame, objectives: Mapping[str, str], stem: str | P
     return _finish(fig, stem, formats, colours, front)
 
 
+# the stored columns plot_breakdown reads (rows of the chosen points: totals for labels, op kinds for bars)
+BREAKDOWN_COLUMNS = ["point_id", "row", "op_kind", "latency_s", "energy_pj", "model", "array.rows", "array.cols",
+                     "pe.precision_mode", "recipe"]
+
+
 def plot_breakdown(df_all: pd.DataFrame, point_ids: Sequence[str], stem: str | Path, *, max_points: int = 16,
                    mode: str = "normalize", title: str = "", formats: Sequence[str] = FORMATS) -> list[Path]:
     """Latency and energy by op kind for the given design points (at most ``max_points``).

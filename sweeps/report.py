@@ -192,7 +192,8 @@ def make_figures(a: dict[str, Any], out: Path, *, formats: tuple[str, ...] = REP
         if len(ids) > 12:
             ids = [ids[int(i)] for i in np.linspace(0, len(ids) - 1, 12)]
         what = ", ".join(f"{c}={first.iloc[0][c]}" for c in (a["group"] or []))
-        rows = a["store"].read(None, point_ids=ids).to_pandas() if "store" in a else a.get("all", pd.DataFrame())
+        rows = a["store"].read(plots.BREAKDOWN_COLUMNS, point_ids=ids).to_pandas() if "store" in a \
+            else a.get("all", pd.DataFrame())
         jobs.append(("breakdown", plots.plot_breakdown, (rows, ids, out / "breakdown"),
                      {"title": f"points of the {len(objs)}-objective front" + (f" ({what})" if what else "")}))
     heat = a.get("heat")

@@ -120,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             front = pareto_front(df, objs, by="model" if df["model"].nunique() > 1 else None)
             ids = front.sort_values(next(iter(objs)))["point_id"].tolist()[:12]
-        out = plots.plot_breakdown(store.read(None, point_ids=ids).to_pandas(), ids, stem, mode=args.mode,
+        out = plots.plot_breakdown(store.read(plots.BREAKDOWN_COLUMNS, point_ids=ids).to_pandas(), ids, stem, mode=args.mode,
                                    formats=formats)
     elif args.kind == "heatmap":
         check_numeric_columns(df, [args.value], key="--value")
