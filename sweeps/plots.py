@@ -193,7 +193,9 @@ def _plain(v: float, _pos: Any = None) -> str:
     if v == 0:
         return "0"
     a = abs(v)
-    if 1e-3 <= a < 1e5:
+    if 1e3 <= a < 1e5:  # ".3g" would write 1000 as "1e+03"
+        return f"{v:,.0f}"
+    if 1e-3 <= a < 1e3:
         return f"{v:.3g}"
     return f"{v:.0e}".replace("e+0", "e").replace("e-0", "e-")
 

@@ -103,3 +103,12 @@ def test_large_inputs_with_prefilter_match_vectorised_brute_force(k):
     lt = (w[:, None, :] < w[None, :, :]).any(axis=2)
     dominated = ((le & lt) & ok[:, None]).any(axis=0)
     assert np.array_equal(pareto_mask(v, senses), ok & ~dominated)
+
+
+def test_log_tick_labels_are_plain_numbers():
+    """Tick labels between 1e-3 and 1e5 are plain numbers (1,000, not 1e+03); outside, short exponents."""
+    from sweeps.plots import _plain
+
+    assert [_plain(v) for v in (0.001, 0.5, 1.0, 20.0, 500.0, 1000.0, 2000.0, 50000.0)] == [
+        "0.001", "0.5", "1", "20", "500", "1,000", "2,000", "50,000"]
+    assert _plain(1e6) == "1e6" and _plain(2e-5) == "2e-5" and _plain(0) == "0"
