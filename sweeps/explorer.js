@@ -337,10 +337,19 @@
       const layout = {
         margin: {l: 70, r: 10, t: 10, b: 55}, showlegend: false, hovermode: 'closest', dragmode: 'zoom',
         uirevision: `${S.x}|${S.y}|${S.xlog}|${S.ylog}`,
-        xaxis: {title: {text: axisTitle(xc)}, type: S.xlog ? 'log' : 'linear', zeroline: false},
-        yaxis: {title: {text: axisTitle(yc)}, type: S.ylog ? 'log' : 'linear', zeroline: false},
+        xaxis: {title: {text: axisTitle(xc)}, type: S.xlog ? 'log' : 'linear', zeroline: false,
+          ...(S.xlog ? logTicks(hv(xc, idx)) : {})},
+        yaxis: {title: {text: axisTitle(yc)}, type: S.ylog ? 'log' : 'linear', zeroline: false,
+          ...(S.ylog ? logTicks(hv(yc, idx)) : {})},
       };
       return Plotly.react('scatter', traces, layout, {displaylogo: false, responsive: true});
+    }
+    // log axes spanning up to 3 decades: label 1, 2 and 5 of each decade (plotly's default labels every
+    // digit there, 2 3 4 ... 9 crowded between the decades); wider spans keep plotly's decade labels
+    function logTicks(values) {
+      let lo = Infinity, hi = -Infinity;
+      for (const v of values) if (v > 0 && Number.isFinite(v)) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+      return hi > lo && Math.log10(hi / lo) <= 3 ? {dtick: 'D2'} : {};
     }
     function pointIndexOf(ev) {
       const p = ev && ev.points && ev.points[0];
