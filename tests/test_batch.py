@@ -289,3 +289,23 @@ def test_property_batch_equals_simulate_or_both_refuse(data):
         batch = simulate_batch(w, archs)
     for j, res in enumerate(outcomes):
         _same(batch, j, res)
+
+
+def test_batch_warns_once_when_dram_is_too_small():
+    """Designs whose weights + KV cache exceed the DRAM level: simulate warns per design, simulate_batch
+    once per call, naming the first design and how many more there are."""
+    import warnings
+
+    w = build_workload_cached(WorkloadKey("bert-base", 32, "prefill", 1, None, 1, None, "w8a8"))
+    base = load_arch("tpuv1")
+    archs = [replace_path(base, {"memory.weight_memory.capacity_gib": gib, "array.rows": r})
+             for gib in (0.01, 8.0) for r in (64, 256)]
+    with warnings.catch_warnings(record=True) as got:
+        warnings.simplefilter("always")
+        simulate_batch(w, archs)
+    msgs = [str(x.message) for x in got if issubclass(x.category, ResourceWarning)]
+    assert len(msgs) == 1 and "exceed the DRAM capacity" in msgs[0] and "and 1 more of these 4 designs" in msgs[0]
+    with warnings.catch_warnings(record=True) as one:
+        warnings.simplefilter("always")
+        res = simulate(w, archs[0])
+    assert any(issubclass(x.category, ResourceWarning) for x in one) and not res.memory["dram_fits"]
