@@ -18,7 +18,6 @@ equal. This module only groups designs, checks the totals and packs what a sweep
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,7 +28,16 @@ from simulator.energy import COMPONENTS
 from simulator.group import DesignGroup, group_key
 from simulator.limits import check_finite_totals
 from simulator.metrics import add_columns
-from simulator.run import _OP_COLUMNS, ENGINES, TOTAL_KEYS, GroupColumns, _prepare, design_totals, simulate_group
+from simulator.run import (
+    _OP_COLUMNS,
+    ENGINES,
+    TOTAL_KEYS,
+    GroupColumns,
+    _prepare,
+    design_totals,
+    simulate_group,
+    warn_dram,
+)
 from workloads.ir import Workload
 
 
@@ -59,10 +67,7 @@ class BatchResult:
 
     def totals(self, j: int) -> dict[str, Any]:
         """``simulate(...).totals`` of design ``j``."""
-        gc = GroupColumns(cols={}, dataflow=np.zeros(0), array_split=np.zeros(0), totals=self.cols,
-                          breakdown=self.breakdown, area=self.area, kv_on_chip=np.zeros(0, dtype=bool),
-                          dram_need_bytes=np.zeros(0), dram_capacity_bytes=np.zeros(0))
-        return design_totals(gc, j)
+        return design_totals(self.cols, self.breakdown, self.area, j)
 
     def op_kind_sums(self, j: int) -> tuple[tuple[str, ...], list[str], np.ndarray]:
         return self.kinds, list(_KIND_COLS), self.kind_sums[j]
@@ -151,7 +156,8 @@ def simulate_batch(workload: Workload, archs: list[ArchSpec], *, engine: str = "
         bad = _outside(gc)
         if bad.any():  # the message of ``simulate`` for the first such design
             j = int(np.flatnonzero(bad)[0])
-            check_finite_totals(design_totals(gc, j), what=f"{workload.name} on {members[j].name}")
+            check_finite_totals(design_totals(gc.totals, gc.breakdown, gc.area, j),
+                                what=f"{workload.name} on {members[j].name}")
         if not cols:
             cols = {k: np.empty(n) for k in gc.totals}
             kinds, _ = _kind_sums(gc, kinds_all)
@@ -171,7 +177,5 @@ def simulate_batch(workload: Workload, archs: list[ArchSpec], *, engine: str = "
     if first_over is not None:
         a, need, cap = first_over
         more = f" (and {over - 1} more of these {n} designs)" if over > 1 else ""
-        warnings.warn(f"{a.name}: weights + KV cache ({need / 2**30:.2f} GiB) exceed the DRAM capacity "
-                      f"({cap / 2**30:.2f} GiB) of level {a.hierarchy.dram.name!r}{more}", ResourceWarning,
-                      stacklevel=2)
+        warn_dram(a, need, cap, more=more, stacklevel=2)
     return BatchResult(n, cols, breakdown, area, kinds, kind_sums)

@@ -351,9 +351,8 @@ def _onchip_link_pj(table: np.ndarray, src: np.ndarray, nbytes: np.ndarray) -> n
     if not on_chip.any():
         return out
     for code in np.unique(src[on_chip]):
-        if code >= 0:
-            sel = src == code
-            out[sel] = nbytes[sel] * 8.0 * np.broadcast_to(table[:, int(code)][:, None], src.shape)[sel]
+        sel = src == code
+        out[sel] = nbytes[sel] * 8.0 * np.broadcast_to(table[:, int(code)][:, None], src.shape)[sel]
     return out
 
 
@@ -683,14 +682,16 @@ def _rowsum(x: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(x).sum(axis=1)
 
 
-def design_totals(gc: GroupColumns, j: int) -> dict[str, Any]:
-    """``simulate(...).totals`` of design ``j`` of a group (derived metrics included)."""
-    t = gc.totals
+def design_totals(totals: dict[str, np.ndarray], breakdown: np.ndarray, area: dict[str, np.ndarray],
+                  j: int) -> dict[str, Any]:
+    """``simulate(...).totals`` of design ``j`` from a group's (or batch's) total arrays (derived
+    metrics included)."""
+    t = totals
     out: dict[str, Any] = {
         "cycles": float(t["cycles"][j]), "latency_s": float(t["latency_s"][j]), "energy_pj": float(t["energy_pj"][j]),
-        "energy_breakdown_pj": {c: float(gc.breakdown[j, i]) for i, c in enumerate(COMPONENTS)},
-        "area_mm2": float(gc.area["total"][j]),
-        "area_breakdown_mm2": {k: float(v[j]) for k, v in gc.area.items() if k != "total"},
+        "energy_breakdown_pj": {c: float(breakdown[j, i]) for i, c in enumerate(COMPONENTS)},
+        "area_mm2": float(area["total"][j]),
+        "area_breakdown_mm2": {k: float(v[j]) for k, v in area.items() if k != "total"},
     }
     for key in TOTAL_KEYS:
         out[key] = float(t[key][j])
@@ -701,15 +702,11 @@ TOTAL_KEYS: tuple[str, ...] = ("macs", "dram_bytes", "utilization", "gemm_cycles
                                "peak_tops", "spill_bytes", "static_power_w", "inferences", "tokens", "token_latency_s")
 
 
-def _warn_dram(gc: GroupColumns, archs: list[ArchSpec], stacklevel: int) -> None:
-    over = np.flatnonzero(gc.dram_need_bytes > gc.dram_capacity_bytes)
-    if over.size:
-        j = int(over[0])
-        a = archs[j]
-        more = f" (and {over.size - 1} more designs)" if over.size > 1 else ""
-        warnings.warn(f"{a.name}: weights + KV cache ({gc.dram_need_bytes[j] / 2**30:.2f} GiB) exceed the DRAM "
-                      f"capacity ({gc.dram_capacity_bytes[j] / 2**30:.2f} GiB) of level {a.hierarchy.dram.name!r}"
-                      f"{more}", ResourceWarning, stacklevel=stacklevel + 1)
+def warn_dram(arch: ArchSpec, need_bytes: float, capacity_bytes: float, *, more: str = "", stacklevel: int = 2) -> None:
+    """The ``ResourceWarning`` of docs/memory.md 8c: weights + KV cache do not fit the DRAM level."""
+    warnings.warn(f"{arch.name}: weights + KV cache ({need_bytes / 2**30:.2f} GiB) exceed the DRAM capacity "
+                  f"({capacity_bytes / 2**30:.2f} GiB) of level {arch.hierarchy.dram.name!r}{more}", ResourceWarning,
+                  stacklevel=stacklevel + 1)
 
 
 def _simulate_columns(w: Workload, arch: ArchSpec, engine: str,
@@ -735,8 +732,9 @@ def _simulate_columns(w: Workload, arch: ArchSpec, engine: str,
             notes.update(kv_on_chip=bool(gc.kv_on_chip[0]), dram_need_bytes=float(gc.dram_need_bytes[0]),
                          dram_capacity_bytes=float(gc.dram_capacity_bytes[0]),
                          dram_fits=bool(gc.dram_need_bytes[0] <= gc.dram_capacity_bytes[0]))
-        _warn_dram(gc, [arch], stacklevel=3)
-    return design_totals(gc, 0), cols
+        if gc.dram_need_bytes[0] > gc.dram_capacity_bytes[0]:
+            warn_dram(arch, float(gc.dram_need_bytes[0]), float(gc.dram_capacity_bytes[0]), stacklevel=3)
+    return design_totals(gc.totals, gc.breakdown, gc.area, 0), cols
 
 
 def simulate(workload: Workload, arch: ArchSpec, *, engine: str = "analytical") -> Result:
