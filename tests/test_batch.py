@@ -152,10 +152,8 @@ def test_batch_with_unlimited_bandwidth_and_gbps():
         _same(batch, j, simulate(w, a))
 
 
-def test_sweep_batched_equals_per_point_path_on_memory_levels(tmp_path):
-    """The same on a memory:-level base with several arrays and dataflow: auto: the batched path (a
-    template per combination of the non-shape axes, then the array shape) stores exactly the rows of the
-    point-by-point path, error rows included (an invalid N:M combination)."""
+def _batched_equals_per_point(spec, tmp_path, evaluated, errors):
+    """Run ``spec`` batched and point by point: the stored rows (error rows included) are identical."""
     import pandas as pd
 
     import sweeps
@@ -163,6 +161,20 @@ def test_sweep_batched_equals_per_point_path_on_memory_levels(tmp_path):
     from sweeps.runner import run_sweep
     from sweeps.spec import sweep_from_dict
 
+    frames = []
+    for batched in (True, False):
+        out = tmp_path / str(batched)
+        s = run_sweep(sweep_from_dict(spec), out, executor=LocalExecutor(1), progress=False, batched=batched)
+        assert s.evaluated == evaluated and s.errors == errors
+        df = sweeps.load(out).drop(columns=["eval_s"]).sort_values(["point_id", "row", "op_kind"])
+        frames.append(df.reset_index(drop=True)[sorted(df.columns)])
+    pd.testing.assert_frame_equal(frames[0], frames[1], check_exact=True)
+
+
+def test_sweep_batched_equals_per_point_path_on_memory_levels(tmp_path):
+    """The same on a memory:-level base with several arrays and dataflow: auto: the batched path (a
+    template per combination of the non-shape axes, then the array shape) stores exactly the rows of the
+    point-by-point path, error rows included (an invalid N:M combination)."""
     spec = {
         "name": "m", "base": {"arch": "tpuv1"},
         "axes": {"array.rows": [32, 256], "array.cols": [64, 256], "array.dataflow": ["ws", "auto"],
@@ -171,25 +183,11 @@ def test_sweep_batched_equals_per_point_path_on_memory_levels(tmp_path):
         "workloads": {"models": ["distilbert"], "seq_lens": [32]},
         "recipes": ["w8a8"], "objectives": {"latency_s": "min", "energy_pj": "min"},
     }
-    frames = []
-    for batched in (True, False):
-        out = tmp_path / str(batched)
-        s = run_sweep(sweep_from_dict(spec), out, executor=LocalExecutor(1), progress=False, batched=batched)
-        assert s.evaluated == 128 and s.errors == 32
-        df = sweeps.load(out).drop(columns=["eval_s"]).sort_values(["point_id", "row", "op_kind"])
-        frames.append(df.reset_index(drop=True)[sorted(df.columns)])
-    pd.testing.assert_frame_equal(frames[0], frames[1], check_exact=True)
+    _batched_equals_per_point(spec, tmp_path, 128, 32)
 
 
 def test_sweep_batched_equals_per_point_path(tmp_path):
     """A real sweep through simulator.batch stores exactly the rows of the point-by-point path."""
-    import pandas as pd
-
-    import sweeps
-    from sweeps.executors import LocalExecutor
-    from sweeps.runner import run_sweep
-    from sweeps.spec import sweep_from_dict
-
     spec = {
         "name": "b", "base": {"arch": "gemmini"},
         "axes": {"array.rows": [8, 32, 128], "array.cols": [16, 64], "pe.precision_mode": ["fixed", "bit_serial"],
@@ -197,14 +195,7 @@ def test_sweep_batched_equals_per_point_path(tmp_path):
         "workloads": {"models": ["bert-base", "distilbert"], "seq_lens": [32]},
         "recipes": ["w8a8", "nm-2of4+w8a8"], "objectives": {"latency_s": "min", "energy_pj": "min"},
     }
-    frames = []
-    for batched in (True, False):
-        out = tmp_path / str(batched)
-        s = run_sweep(sweep_from_dict(spec), out, executor=LocalExecutor(1), progress=False, batched=batched)
-        assert s.evaluated == 384 and s.errors == 96
-        df = sweeps.load(out).drop(columns=["eval_s"]).sort_values(["point_id", "row", "op_kind"])
-        frames.append(df.reset_index(drop=True)[sorted(df.columns)])
-    pd.testing.assert_frame_equal(frames[0], frames[1], check_exact=True)
+    _batched_equals_per_point(spec, tmp_path, 384, 96)
 
 
 # ---- property: any group of designs, any shipped base: batch == simulate, or both refuse ------------
